@@ -1,0 +1,226 @@
+"""Keyset (cursor) pagination, done in SQL.
+
+A cursor is the sort-key values of the row it points at, so the next page is a
+``WHERE (k1, k2, id) > (...)`` condition on indexed columns, never an OFFSET or
+a slice of a list in memory. NULL sorts as the largest value (PostgreSQL's
+default), so an index scan serves both directions.
+"""
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement, Select
+
+from models.errors import InvalidInput
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+T = TypeVar("T")
+Kind = Literal["datetime", "str", "int"]
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    attr: str
+    column: Any
+    descending: bool = False
+    kind: Kind = "int"
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """A named total order; its last key must be unique (the primary key)."""
+
+    name: str
+    keys: tuple[OrderKey, ...]
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+
+
+@dataclass(frozen=True)
+class Window:
+    """A validated page request: how many rows, which way, from where."""
+
+    limit: int
+    backwards: bool
+    cursor: tuple[Any, ...] | None
+    had_cursor: bool
+
+
+def check_page_args(args: PageArgs, ordering: Ordering) -> Window:
+    if args.first is not None and args.last is not None:
+        raise InvalidInput("Pass either first or last, not both", field="last")
+    for name in ("first", "last"):
+        value = getattr(args, name)
+        if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"{name} must be between 0 and {MAX_PAGE_SIZE}", field=name)
+    backwards = args.last is not None or (args.before is not None and args.after is None)
+    if backwards:
+        limit = args.last if args.last is not None else DEFAULT_PAGE_SIZE
+        raw, field = args.before, "before"
+    else:
+        limit = args.first if args.first is not None else DEFAULT_PAGE_SIZE
+        raw, field = args.after, "after"
+    cursor = decode_cursor(raw, ordering, field) if raw is not None else None
+    return Window(limit=limit, backwards=backwards, cursor=cursor, had_cursor=raw is not None)
+
+
+def encode_cursor(ordering: Ordering, row: Any) -> str:
+    values = []
+    for key in ordering.keys:
+        value = getattr(row, key.attr)
+        values.append(value.isoformat() if isinstance(value, datetime) else value)
+    payload = orjson.dumps({"o": ordering.name, "v": values})
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_cursor(raw: str, ordering: Ordering, field: str) -> tuple[Any, ...]:
+    error = InvalidInput(f"Invalid cursor for '{field}'", field=field)
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise error from None
+    if not isinstance(data, dict) or data.get("o") != ordering.name:
+        raise error
+    values = data.get("v")
+    if not isinstance(values, list) or len(values) != len(ordering.keys):
+        raise error
+    return tuple(
+        _decode_value(value, key, error) for value, key in zip(values, ordering.keys, strict=True)
+    )
+
+
+def _decode_value(value: Any, key: OrderKey, error: InvalidInput) -> Any:
+    if value is None:
+        if key.nullable:
+            return None
+        raise error
+    if key.kind == "int" and type(value) is int:
+        return value
+    if key.kind == "str" and isinstance(value, str):
+        return value
+    if key.kind == "datetime" and isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise error from None
+        if parsed.tzinfo is not None:
+            return parsed
+    raise error
+
+
+def _beyond(key: OrderKey, value: Any, descending: bool) -> ColumnElement[bool]:
+    """Rows strictly after ``value`` on this key, walking in ``descending`` order."""
+    column = key.column
+    if value is None:  # NULL is the largest value
+        return column.is_not(None) if descending else sa.false()
+    if descending:
+        return column < value
+    return sa.or_(column > value, column.is_(None)) if key.nullable else column > value
+
+
+def _equal(key: OrderKey, value: Any) -> ColumnElement[bool]:
+    return key.column.is_(None) if value is None else key.column == value
+
+
+def keyset_condition(ordering: Ordering, window: Window) -> ColumnElement[bool] | None:
+    if window.cursor is None:
+        return None
+    alternatives = []
+    for i, key in enumerate(ordering.keys):
+        prefix = [_equal(k, v) for k, v in zip(ordering.keys[:i], window.cursor[:i], strict=True)]
+        descending = key.descending != window.backwards
+        alternatives.append(sa.and_(*prefix, _beyond(key, window.cursor[i], descending)))
+    return sa.or_(*alternatives)
+
+
+def order_clauses(ordering: Ordering, backwards: bool) -> list[Any]:
+    clauses = []
+    for key in ordering.keys:
+        if key.descending != backwards:
+            clause = key.column.desc()
+            clauses.append(clause.nulls_first() if key.nullable else clause)
+        else:
+            clause = key.column.asc()
+            clauses.append(clause.nulls_last() if key.nullable else clause)
+    return clauses
+
+
+def paginate(stmt: Select[Any], ordering: Ordering, window: Window) -> Select[Any]:
+    """Add the cursor condition, the order and a limit of one extra row to ``stmt``."""
+    condition = keyset_condition(ordering, window)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    return stmt.order_by(*order_clauses(ordering, window.backwards)).limit(window.limit + 1)
+
+
+def make_page(rows: Sequence[T], ordering: Ordering, window: Window) -> Page[T]:
+    """Turn the rows fetched by ``paginate`` (one extra) into a page in display order."""
+    more = len(rows) > window.limit
+    items = list(rows[: window.limit])
+    if window.backwards:
+        items.reverse()
+        has_next, has_previous = window.had_cursor, more
+    else:
+        has_next, has_previous = more, window.had_cursor
+    cursors = [encode_cursor(ordering, item) for item in items]
+    return Page(items=items, cursors=cursors, has_next=has_next, has_previous=has_previous)
+
+
+def paginate_per_parent(
+    stmt: Select[Any], entity: Any, parent_column: Any, ordering: Ordering, window: Window
+) -> Select[Any]:
+    """One page per parent (e.g. each author's latest articles) in a single query.
+
+    ``stmt`` selects ``entity`` joined to ``parent_column``; a window function numbers
+    the rows within each parent so every parent gets at most ``limit + 1``.
+    """
+    number = (
+        sa.func.row_number()
+        .over(partition_by=parent_column, order_by=order_clauses(ordering, window.backwards))
+        .label("row_number")
+    )
+    inner = stmt.add_columns(parent_column.label("parent_id"), number)
+    condition = keyset_condition(ordering, window)
+    if condition is not None:
+        inner = inner.where(condition)
+    subquery = inner.subquery()
+    row = aliased(entity, subquery)
+    return (
+        sa.select(row, subquery.c.parent_id)
+        .where(subquery.c.row_number <= window.limit + 1)
+        .order_by(subquery.c.parent_id, subquery.c.row_number)
+    )
+
+
+def pages_by_parent(
+    rows: Sequence[Any], parent_ids: Sequence[int], ordering: Ordering, window: Window
+) -> list[Page[Any]]:
+    """Split ``paginate_per_parent`` results into one page per parent, in key order."""
+    grouped: dict[int, list[Any]] = {parent_id: [] for parent_id in parent_ids}
+    for item, parent_id in rows:
+        grouped[parent_id].append(item)
+    return [make_page(grouped[parent_id], ordering, window) for parent_id in parent_ids]
