@@ -295,3 +295,23 @@ async def create_article(
         session.add(ArticleTag(article_id=article.id, tag_id=tag_id))
     await session.commit()
     return article
+
+
+async def count_articles_of_parents(
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    now: datetime,
+    link: type[ArticleAuthor] | type[ArticleTag],
+    parent_ids: Sequence[int],
+) -> list[int]:
+    """How many visible articles each author or tag has, in one grouped query."""
+    parent = col(link.author_id) if link is ArticleAuthor else col(link.tag_id)  # type: ignore[union-attr]
+    stmt = (
+        select(parent, sa.func.count())
+        .join(Article, col(Article.id) == col(link.article_id))
+        .where(parent.in_(parent_ids), visible_to(viewer, now))
+        .group_by(parent)
+    )
+    counts = dict((await session.exec(stmt)).all())
+    return [counts.get(id, 0) for id in parent_ids]

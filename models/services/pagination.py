@@ -17,6 +17,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.errors import InvalidInput
 
@@ -224,3 +226,8 @@ def pages_by_parent(
     for item, parent_id in rows:
         grouped[parent_id].append(item)
     return [make_page(grouped[parent_id], ordering, window) for parent_id in parent_ids]
+
+
+async def count_rows(session: AsyncSession, model: type[SQLModel]) -> int:
+    """Every row of ``model``: the ``totalCount`` of an unfiltered listing."""
+    return (await session.exec(sa.select(sa.func.count()).select_from(model))).one()

@@ -1,0 +1,79 @@
+"""The ``Article`` type."""
+
+from datetime import datetime
+from typing import Annotated, Self
+
+import strawberry
+
+from models.article import Article
+from models.rendering import reading_time_minutes
+from schema.authors.types import AuthorType
+from schema.context import Info
+from schema.enums import ArticleStatus, Language
+from schema.node import Node, to_global_id
+from schema.tags.types import TagType
+
+
+@strawberry.type(name="Article", description="A news item, in one language.")
+class ArticleType(Node):
+    id: strawberry.ID
+    slug: str
+    title: str
+    lead: str
+    body: str = strawberry.field(description="Markdown source.")
+    body_html: str = strawberry.field(description="The body rendered to sanitised HTML.")
+    status: ArticleStatus
+    language: Language
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    source_name: str | None = strawberry.field(description="Syndication source, e.g. BelTA.")
+    source_url: str | None
+    pk: strawberry.Private[int]
+    translation_group: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, article: Article) -> Self:
+        assert article.id is not None
+        return cls(
+            id=to_global_id("Article", article.id),
+            pk=article.id,
+            slug=article.slug,
+            title=article.title,
+            lead=article.lead,
+            body=article.body,
+            body_html=article.body_html,
+            status=article.status,
+            language=article.language,
+            published_at=article.published_at,
+            created_at=article.created_at,
+            updated_at=article.updated_at,
+            version=article.version,
+            source_name=article.source_name,
+            source_url=article.source_url,
+            translation_group=article.translation_group,
+        )
+
+    @strawberry.field(description="Estimated reading time of lead and body, in minutes.")
+    def reading_time_minutes(self) -> int:
+        return reading_time_minutes(self.lead, self.body)
+
+    @strawberry.field(description="The byline, in order.")
+    async def authors(self, info: Info) -> list[AuthorType]:
+        found = await info.context.loaders.authors_of_article.load(self.pk)
+        return [AuthorType.from_model(author) for author in found]
+
+    @strawberry.field
+    async def tags(self, info: Info) -> list[TagType]:
+        found = await info.context.loaders.tags_of_article.load(self.pk)
+        return [TagType.from_model(tag) for tag in found]
+
+    @strawberry.field(description="The same story in the other languages.")
+    async def translations(
+        self, info: Info
+    ) -> list[Annotated["ArticleType", strawberry.lazy("schema.articles.types")]]:
+        if self.translation_group is None:
+            return []
+        group = await info.context.loaders.translations.load(self.translation_group)
+        return [ArticleType.from_model(a) for a in group if a.id != self.pk]

@@ -1,0 +1,31 @@
+"""The typed per-request context every resolver receives."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import strawberry
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.columns import utcnow
+from models.db import SessionMaker
+from models.viewer import ANONYMOUS, Viewer
+from schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    sessionmaker: SessionMaker
+    viewer: Viewer = ANONYMOUS
+    # One instant per request, so every field agrees on what "published by now" means.
+    now: datetime = field(default_factory=utcnow)
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.sessionmaker, self.viewer, self.now)
+
+    def session(self) -> AsyncSession:
+        """A short session for one root resolver; use it as ``async with``."""
+        return self.sessionmaker()
+
+
+Info = strawberry.Info[Context, None]

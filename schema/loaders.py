@@ -1,0 +1,99 @@
+"""Per-request DataLoaders: every nested relation is fetched in batches.
+
+Each batch opens its own short session, so concurrent resolvers never share one.
+"""
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from models import (
+    Article,
+    ArticleAuthor,
+    ArticleTag,
+)
+from models.db import SessionMaker
+from models.services import articles, authors, offices, tags
+from models.services.pagination import Page, PageArgs
+from models.viewer import Viewer
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+ParentPage = tuple[int, PageArgs]
+
+
+class Loaders:
+    def __init__(self, sessionmaker: SessionMaker, viewer: Viewer, now: datetime) -> None:
+        self._sessionmaker = sessionmaker
+        self._viewer = viewer
+        self._now = now
+        seen = {"viewer": viewer, "now": now}
+        self.article = self._loader(lambda s, ids: articles.articles_by_ids(s, ids=ids, **seen))
+        self.author = self._loader(lambda s, ids: authors.authors_by_ids(s, ids=ids))
+        self.tag = self._loader(lambda s, ids: tags.tags_by_ids(s, ids=ids))
+        self.office = self._loader(lambda s, ids: offices.offices_by_ids(s, ids=ids))
+        self.authors_of_article = self._loader(
+            lambda s, ids: articles.authors_of_articles(s, article_ids=ids)
+        )
+        self.tags_of_article = self._loader(
+            lambda s, ids: articles.tags_of_articles(s, article_ids=ids)
+        )
+        self.translations = self._loader(
+            lambda s, groups: articles.translations_of_groups(s, groups=groups, **seen)
+        )
+        self.phones = self._loader(lambda s, ids: offices.phones_of_offices(s, office_ids=ids))
+        self.hours = self._loader(lambda s, ids: offices.hours_of_offices(s, office_ids=ids))
+        self.exceptions = self._loader(
+            lambda s, ids: offices.exceptions_of_offices(s, office_ids=ids)
+        )
+        self.articles_of_author = DataLoader(self._pages_loader(ArticleAuthor))
+        self.articles_of_tag = DataLoader(self._pages_loader(ArticleTag))
+        self.article_count_of_author = self._loader(
+            lambda s, ids: articles.count_articles_of_parents(
+                s, link=ArticleAuthor, parent_ids=ids, **seen
+            )
+        )
+        self.article_count_of_tag = self._loader(
+            lambda s, ids: articles.count_articles_of_parents(
+                s, link=ArticleTag, parent_ids=ids, **seen
+            )
+        )
+
+    def _loader(
+        self, batch: Callable[[AsyncSession, list[K]], Awaitable[Sequence[V]]]
+    ) -> DataLoader[K, V]:
+        async def load(keys: list[K]) -> Sequence[V]:
+            async with self._sessionmaker() as session:
+                return await batch(session, keys)
+
+        return DataLoader(load)
+
+    def _pages_loader(
+        self, link: type[ArticleAuthor] | type[ArticleTag]
+    ) -> Callable[[list[ParentPage]], Awaitable[list[Page[Article]]]]:
+        """Pages of each parent's articles; one query per distinct page request."""
+
+        async def load(keys: list[ParentPage]) -> list[Page[Article]]:
+            by_args: dict[PageArgs, list[int]] = defaultdict(list)
+            for parent_id, args in keys:
+                by_args[args].append(parent_id)
+            pages: dict[ParentPage, Page[Article]] = {}
+            async with self._sessionmaker() as session:
+                for args, parent_ids in by_args.items():
+                    found = await articles.articles_of_parents(
+                        session,
+                        viewer=self._viewer,
+                        now=self._now,
+                        link=link,
+                        parent_ids=parent_ids,
+                        page=args,
+                    )
+                    pages.update(zip(((p, args) for p in parent_ids), found, strict=True))
+            return [pages[key] for key in keys]
+
+        return load

@@ -1,0 +1,37 @@
+"""Relay global object identification: opaque IDs and the ``Node`` interface."""
+
+import base64
+import binascii
+
+import strawberry
+
+from models.errors import InvalidInput
+
+NODE_TYPES = ("Article", "Author", "Tag", "Office")
+
+
+@strawberry.interface(description="An object with a globally unique ID (Relay).")
+class Node:
+    id: strawberry.ID
+
+
+def to_global_id(type_name: str, pk: int | None) -> strawberry.ID:
+    assert pk is not None, "only stored rows have global IDs"
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode())
+
+
+def from_global_id(
+    global_id: str, expected: str | None = None, field: str = "id"
+) -> tuple[str, int]:
+    """Split a global ID into its type name and primary key, or raise ``InvalidInput``."""
+    error = InvalidInput(f"'{global_id[:100]}' is not a valid ID", field=field)
+    try:
+        decoded = base64.urlsafe_b64decode(global_id.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise error from None
+    type_name, _, raw_pk = decoded.partition(":")
+    if type_name not in NODE_TYPES or not raw_pk.isdigit() or len(raw_pk) > 18:
+        raise error
+    if expected is not None and type_name != expected:
+        raise InvalidInput(f"ID is of a {type_name}, not of a {expected}", field=field)
+    return type_name, int(raw_pk)

@@ -1,0 +1,68 @@
+"""Relay connections: ``edges { cursor node }``, ``nodes``, ``pageInfo``, ``totalCount``."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from sqlmodel import SQLModel
+
+from models.services.pagination import Page, count_rows
+from schema.context import Info
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    # Counting is a separate query, run only when a client asks for totalCount.
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(description="How many items match, across all pages.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+    @classmethod
+    def of(
+        cls, page: Page[Any], wrap: Callable[[Any], T], count: Callable[[], Awaitable[int]]
+    ) -> "Connection[T]":
+        edges = [
+            Edge(cursor=cursor, node=wrap(item))
+            for item, cursor in zip(page.items, page.cursors, strict=True)
+        ]
+        info = PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        )
+        return cls(edges=edges, page_info=info, count=count)
+
+
+def total_of(info: Info, model: type[SQLModel]) -> Callable[[], Awaitable[int]]:
+    """A deferred ``totalCount`` for an unfiltered listing of ``model``."""
+
+    async def count() -> int:
+        async with info.context.session() as session:
+            return await count_rows(session, model)
+
+    return count

@@ -1,0 +1,57 @@
+"""The whole schema: every domain's queries merged, plus Relay's ``node``."""
+
+import strawberry
+from strawberry.tools import merge_types
+
+from models.errors import InvalidInput
+from schema.articles.queries import ArticleQuery
+from schema.articles.types import ArticleType
+from schema.authors.queries import AuthorQuery
+from schema.authors.types import AuthorType
+from schema.context import Info
+from schema.errors import ErrorPolicy
+from schema.node import Node, from_global_id
+from schema.offices.queries import OfficeQuery
+from schema.offices.types import OfficeType
+from schema.tags.queries import TagQuery
+from schema.tags.types import TagType
+
+
+async def resolve_node(info: Info, id: str) -> Node | None:
+    type_name, pk = from_global_id(id)
+    loaders = info.context.loaders
+    if type_name == "Article":
+        article = await loaders.article.load(pk)
+        return ArticleType.from_model(article) if article else None
+    if type_name == "Author":
+        author = await loaders.author.load(pk)
+        return AuthorType.from_model(author) if author else None
+    if type_name == "Tag":
+        tag = await loaders.tag.load(pk)
+        return TagType.from_model(tag) if tag else None
+    office = await loaders.office.load(pk)
+    return OfficeType.from_model(office) if office else None
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global ID.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, id)
+
+    @strawberry.field(description="Several objects by global ID, in the order given.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > 100:
+            raise InvalidInput("At most 100 ids at once", field="ids")
+        return [await resolve_node(info, id) for id in ids]
+
+
+Query = merge_types("Query", (NodeQuery, ArticleQuery, AuthorQuery, TagQuery, OfficeQuery))
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        types=[ArticleType, AuthorType, TagType, OfficeType],
+        extensions=[ErrorPolicy()],
+    )

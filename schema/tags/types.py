@@ -1,0 +1,39 @@
+"""The ``Tag`` type."""
+
+from typing import TYPE_CHECKING, Annotated, Self
+
+import strawberry
+
+from models.services.pagination import PageArgs
+from models.tag import Tag
+from schema.context import Info
+from schema.node import Node, to_global_id
+from schema.pagination import Connection
+
+if TYPE_CHECKING:
+    from schema.articles.types import ArticleType
+
+
+@strawberry.type(name="Tag")
+class TagType(Node):
+    id: strawberry.ID
+    slug: str
+    name: str
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, tag: Tag) -> Self:
+        assert tag.id is not None
+        return cls(id=to_global_id("Tag", tag.id), pk=tag.id, slug=tag.slug, name=tag.name)
+
+    @strawberry.field(description="Published articles with this tag, newest first.")
+    async def articles(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated["ArticleType", strawberry.lazy("schema.articles.types")]]:
+        from schema.articles.types import ArticleType
+
+        loaders = info.context.loaders
+        page = await loaders.articles_of_tag.load((self.pk, PageArgs(first=first, after=after)))
+        return Connection.of(
+            page, ArticleType.from_model, lambda: loaders.article_count_of_tag.load(self.pk)
+        )
