@@ -53,5 +53,5 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         types=[ArticleType, AuthorType, TagType, OfficeType],
-        extensions=[ErrorPolicy()],
+        extensions=[ErrorPolicy],
     )
