@@ -1,13 +1,18 @@
-"""The domain's enums, exposed to GraphQL under their own names."""
+"""The domain's enums, registered with Strawberry under their own names.
+
+``strawberry.enum`` attaches a GraphQL definition to the domain class itself, so
+the schema annotates fields with the domain enums and no conversion is needed.
+"""
 
 import strawberry
 
-from models.article import ArticleStatus as ArticleStatusModel
-from models.article import Language as LanguageModel
-from models.office import PhoneKind as PhoneKindModel
-from models.services.articles import ArticleOrder as ArticleOrderModel
+from models.article import ArticleStatus, Language
+from models.office import PhoneKind
+from models.services.articles import ArticleOrder
 
-Language = strawberry.enum(LanguageModel, description="Language of an article: be, ru or en.")
-ArticleStatus = strawberry.enum(ArticleStatusModel)
-ArticleOrder = strawberry.enum(ArticleOrderModel, description="Sort order of an article list.")
-PhoneKind = strawberry.enum(PhoneKindModel)
+strawberry.enum(Language, description="Language of an article: be, ru or en.")
+strawberry.enum(ArticleStatus)
+strawberry.enum(ArticleOrder, description="Sort order of an article list.")
+strawberry.enum(PhoneKind)
+
+__all__ = ["ArticleOrder", "ArticleStatus", "Language", "PhoneKind"]

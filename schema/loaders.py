@@ -15,6 +15,12 @@ from models import (
     Article,
     ArticleAuthor,
     ArticleTag,
+    Author,
+    Office,
+    OfficeException,
+    OfficeHours,
+    OfficePhone,
+    Tag,
 )
 from models.db import SessionMaker
 from models.services import articles, authors, offices, tags
@@ -32,35 +38,48 @@ class Loaders:
         self._sessionmaker = sessionmaker
         self._viewer = viewer
         self._now = now
-        seen = {"viewer": viewer, "now": now}
-        self.article = self._loader(lambda s, ids: articles.articles_by_ids(s, ids=ids, **seen))
-        self.author = self._loader(lambda s, ids: authors.authors_by_ids(s, ids=ids))
-        self.tag = self._loader(lambda s, ids: tags.tags_by_ids(s, ids=ids))
-        self.office = self._loader(lambda s, ids: offices.offices_by_ids(s, ids=ids))
-        self.authors_of_article = self._loader(
+        self.article: DataLoader[int, Article | None] = self._loader(
+            lambda s, ids: articles.articles_by_ids(s, ids=ids, viewer=viewer, now=now)
+        )
+        self.author: DataLoader[int, Author | None] = self._loader(
+            lambda s, ids: authors.authors_by_ids(s, ids=ids)
+        )
+        self.tag: DataLoader[int, Tag | None] = self._loader(
+            lambda s, ids: tags.tags_by_ids(s, ids=ids)
+        )
+        self.office: DataLoader[int, Office | None] = self._loader(
+            lambda s, ids: offices.offices_by_ids(s, ids=ids)
+        )
+        self.authors_of_article: DataLoader[int, list[Author]] = self._loader(
             lambda s, ids: articles.authors_of_articles(s, article_ids=ids)
         )
-        self.tags_of_article = self._loader(
+        self.tags_of_article: DataLoader[int, list[Tag]] = self._loader(
             lambda s, ids: articles.tags_of_articles(s, article_ids=ids)
         )
-        self.translations = self._loader(
-            lambda s, groups: articles.translations_of_groups(s, groups=groups, **seen)
+        self.translations: DataLoader[str, list[Article]] = self._loader(
+            lambda s, groups: articles.translations_of_groups(
+                s, groups=groups, viewer=viewer, now=now
+            )
         )
-        self.phones = self._loader(lambda s, ids: offices.phones_of_offices(s, office_ids=ids))
-        self.hours = self._loader(lambda s, ids: offices.hours_of_offices(s, office_ids=ids))
-        self.exceptions = self._loader(
+        self.phones: DataLoader[int, list[OfficePhone]] = self._loader(
+            lambda s, ids: offices.phones_of_offices(s, office_ids=ids)
+        )
+        self.hours: DataLoader[int, list[OfficeHours]] = self._loader(
+            lambda s, ids: offices.hours_of_offices(s, office_ids=ids)
+        )
+        self.exceptions: DataLoader[int, list[OfficeException]] = self._loader(
             lambda s, ids: offices.exceptions_of_offices(s, office_ids=ids)
         )
         self.articles_of_author = DataLoader(self._pages_loader(ArticleAuthor))
         self.articles_of_tag = DataLoader(self._pages_loader(ArticleTag))
-        self.article_count_of_author = self._loader(
+        self.article_count_of_author: DataLoader[int, int] = self._loader(
             lambda s, ids: articles.count_articles_of_parents(
-                s, link=ArticleAuthor, parent_ids=ids, **seen
+                s, link=ArticleAuthor, parent_ids=ids, viewer=viewer, now=now
             )
         )
-        self.article_count_of_tag = self._loader(
+        self.article_count_of_tag: DataLoader[int, int] = self._loader(
             lambda s, ids: articles.count_articles_of_parents(
-                s, link=ArticleTag, parent_ids=ids, **seen
+                s, link=ArticleTag, parent_ids=ids, viewer=viewer, now=now
             )
         )
 

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +31,7 @@ from models.services.pagination import (
     OrderKey,
     Page,
     PageArgs,
+    S,
     check_page_args,
     make_page,
     pages_by_parent,
@@ -89,9 +89,7 @@ def visible_to(viewer: Viewer, now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _filtered(
-    stmt: Select[Any], flt: ArticleFilter | None, search: str | None, dialect: str
-) -> Select[Any]:
+def _filtered(stmt: S, flt: ArticleFilter | None, search: str | None, dialect: str) -> S:
     if flt is not None:
         if flt.language is not None:
             stmt = stmt.where(col(Article.language) == flt.language.value)

@@ -113,7 +113,7 @@ def schedule_of(
     """The office's opening rules as a pure value, ready for ``is_open``/``next_change``."""
     return Schedule(
         timezone=ZoneInfo(office.timezone),
-        weekly={row.weekday: hours for row in hours if (hours := day_hours(row)) is not None},
+        weekly={row.weekday: day for row in hours if (day := day_hours(row)) is not None},
         exceptions={row.day: day_hours(row) for row in exceptions},
     )
 
@@ -167,15 +167,15 @@ async def create_office(
             )
         )
     for exception in exceptions:
-        hours = exception.hours
+        special = exception.hours
         session.add(
             OfficeException(
                 office_id=office.id,
                 day=exception.day,
-                closed=hours is None,
-                opens=hours.opens if hours else None,
-                closes=hours.closes if hours else None,
-                breaks=breaks_to_json(hours.breaks) if hours else [],
+                closed=special is None,
+                opens=special.opens if special else None,
+                closes=special.closes if special else None,
+                breaks=breaks_to_json(special.breaks) if special else [],
                 note=exception.note,
             )
         )

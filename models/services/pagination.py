@@ -17,7 +17,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.errors import InvalidInput
@@ -26,6 +26,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Select[Any])
 Kind = Literal["datetime", "str", "int"]
 
 
@@ -136,16 +137,18 @@ def _decode_value(value: Any, key: OrderKey, error: InvalidInput) -> Any:
 
 def _beyond(key: OrderKey, value: Any, descending: bool) -> ColumnElement[bool]:
     """Rows strictly after ``value`` on this key, walking in ``descending`` order."""
-    column = key.column
+    column: ColumnElement[Any] = key.column
     if value is None:  # NULL is the largest value
         return column.is_not(None) if descending else sa.false()
     if descending:
-        return column < value
+        below: ColumnElement[bool] = column < value
+        return below
     return sa.or_(column > value, column.is_(None)) if key.nullable else column > value
 
 
 def _equal(key: OrderKey, value: Any) -> ColumnElement[bool]:
-    return key.column.is_(None) if value is None else key.column == value
+    column: ColumnElement[Any] = key.column
+    return column.is_(None) if value is None else column == value
 
 
 def keyset_condition(ordering: Ordering, window: Window) -> ColumnElement[bool] | None:
@@ -171,7 +174,7 @@ def order_clauses(ordering: Ordering, backwards: bool) -> list[Any]:
     return clauses
 
 
-def paginate(stmt: Select[Any], ordering: Ordering, window: Window) -> Select[Any]:
+def paginate(stmt: S, ordering: Ordering, window: Window) -> S:
     """Add the cursor condition, the order and a limit of one extra row to ``stmt``."""
     condition = keyset_condition(ordering, window)
     if condition is not None:
@@ -230,4 +233,4 @@ def pages_by_parent(
 
 async def count_rows(session: AsyncSession, model: type[SQLModel]) -> int:
     """Every row of ``model``: the ``totalCount`` of an unfiltered listing."""
-    return (await session.exec(sa.select(sa.func.count()).select_from(model))).one()
+    return (await session.exec(select(sa.func.count()).select_from(model))).one()
