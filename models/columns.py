@@ -10,6 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from models.errors import InvalidInput
+
 
 def utcnow() -> datetime:
     """The current instant, timezone-aware, with microseconds dropped.
@@ -18,6 +20,15 @@ def utcnow() -> datetime:
     cursors, JSON and both databases.
     """
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def require_aware(value: datetime, field: str) -> datetime:
+    """Reject a datetime without a UTC offset: it names no instant."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(
+            f"{field} must include a UTC offset, e.g. 2024-01-10T10:00:00+03:00", field=field
+        )
+    return value
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -2,12 +2,15 @@
 
 import base64
 import binascii
+import re
 
 import strawberry
 
 from models.errors import InvalidInput
+from models.services.pagination import MAX_ROW_ID
 
 NODE_TYPES = ("Article", "Author", "Tag", "Office")
+_PK = re.compile(r"[1-9][0-9]{0,9}")
 
 
 @strawberry.interface(description="An object with a globally unique ID (Relay).")
@@ -30,8 +33,8 @@ def from_global_id(
     except (binascii.Error, UnicodeError, ValueError):
         raise error from None
     type_name, _, raw_pk = decoded.partition(":")
-    if type_name not in NODE_TYPES or not raw_pk.isdigit() or len(raw_pk) > 18:
+    if type_name not in NODE_TYPES or not _PK.fullmatch(raw_pk) or int(raw_pk) > MAX_ROW_ID:
         raise error
     if expected is not None and type_name != expected:
-        raise InvalidInput(f"ID is of a {type_name}, not of a {expected}", field=field)
+        raise InvalidInput(f"ID is of type {type_name}, expected {expected}", field=field)
     return type_name, int(raw_pk)

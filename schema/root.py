@@ -1,9 +1,13 @@
 """The whole schema: every domain's queries merged, plus Relay's ``node``."""
 
-import strawberry
-from strawberry.tools import merge_types
+import asyncio
 
-from models.errors import InvalidInput
+import strawberry
+from graphql import GraphQLError
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from models.errors import DomainError, InvalidInput
 from schema.articles.queries import ArticleQuery
 from schema.articles.types import ArticleType
 from schema.authors.queries import AuthorQuery
@@ -43,14 +47,24 @@ class NodeQuery:
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > 100:
             raise InvalidInput("At most 100 ids at once", field="ids")
-        return [await resolve_node(info, id) for id in ids]
+        # Gathered, so the loaders see every key at once and batch them.
+        return list(await asyncio.gather(*(resolve_node(info, id) for id in ids)))
 
 
 Query = merge_types("Query", (NodeQuery, ArticleQuery, AuthorQuery, TagQuery, OfficeQuery))
 
 
+class VestnikSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only unexpected errors; a client's bad input is not a server problem."""
+        unexpected = [e for e in errors if not isinstance(e.original_error, DomainError)]
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return VestnikSchema(
         query=Query,
         types=[ArticleType, AuthorType, TagType, OfficeType],
         extensions=[ErrorPolicy],

@@ -24,6 +24,9 @@ from models.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Primary keys are 32-bit on PostgreSQL: a larger number never names a row.
+MAX_ROW_ID = 2**31 - 1
+MAX_CURSOR_STRING = 1000
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Select[Any])
@@ -65,30 +68,36 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class Window:
-    """A validated page request: how many rows, which way, from where."""
+    """A validated page request: how many rows, which way, between which cursors."""
 
     limit: int
     backwards: bool
-    cursor: tuple[Any, ...] | None
-    had_cursor: bool
+    after: tuple[Any, ...] | None
+    before: tuple[Any, ...] | None
 
 
 def check_page_args(args: PageArgs, ordering: Ordering) -> Window:
+    """Validate Relay arguments: ``first``/``after`` page forwards, ``last``/``before`` back.
+
+    Both cursors may be given (the rows between them); ``before`` alone means the rows
+    just before it.
+    """
     if args.first is not None and args.last is not None:
         raise InvalidInput("Pass either first or last, not both", field="last")
     for name in ("first", "last"):
         value = getattr(args, name)
         if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
             raise InvalidInput(f"{name} must be between 0 and {MAX_PAGE_SIZE}", field=name)
-    backwards = args.last is not None or (args.before is not None and args.after is None)
-    if backwards:
-        limit = args.last if args.last is not None else DEFAULT_PAGE_SIZE
-        raw, field = args.before, "before"
-    else:
-        limit = args.first if args.first is not None else DEFAULT_PAGE_SIZE
-        raw, field = args.after, "after"
-    cursor = decode_cursor(raw, ordering, field) if raw is not None else None
-    return Window(limit=limit, backwards=backwards, cursor=cursor, had_cursor=raw is not None)
+    backwards = args.last is not None or (
+        args.before is not None and args.first is None and args.after is None
+    )
+    size = args.last if backwards else args.first
+    return Window(
+        limit=DEFAULT_PAGE_SIZE if size is None else size,
+        backwards=backwards,
+        after=decode_cursor(args.after, ordering, "after") if args.after is not None else None,
+        before=decode_cursor(args.before, ordering, "before") if args.before is not None else None,
+    )
 
 
 def encode_cursor(ordering: Ordering, row: Any) -> str:
@@ -121,9 +130,9 @@ def _decode_value(value: Any, key: OrderKey, error: InvalidInput) -> Any:
         if key.nullable:
             return None
         raise error
-    if key.kind == "int" and type(value) is int:
+    if key.kind == "int" and type(value) is int and 0 < value <= MAX_ROW_ID:
         return value
-    if key.kind == "str" and isinstance(value, str):
+    if key.kind == "str" and isinstance(value, str) and len(value) <= MAX_CURSOR_STRING:
         return value
     if key.kind == "datetime" and isinstance(value, str):
         try:
@@ -151,15 +160,25 @@ def _equal(key: OrderKey, value: Any) -> ColumnElement[bool]:
     return column.is_(None) if value is None else column == value
 
 
-def keyset_condition(ordering: Ordering, window: Window) -> ColumnElement[bool] | None:
-    if window.cursor is None:
-        return None
+def _beyond_cursor(
+    ordering: Ordering, cursor: tuple[Any, ...], backwards: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after ``cursor`` when walking the ordering (or its reverse)."""
     alternatives = []
     for i, key in enumerate(ordering.keys):
-        prefix = [_equal(k, v) for k, v in zip(ordering.keys[:i], window.cursor[:i], strict=True)]
-        descending = key.descending != window.backwards
-        alternatives.append(sa.and_(*prefix, _beyond(key, window.cursor[i], descending)))
+        prefix = [_equal(k, v) for k, v in zip(ordering.keys[:i], cursor[:i], strict=True)]
+        descending = key.descending != backwards
+        alternatives.append(sa.and_(*prefix, _beyond(key, cursor[i], descending)))
     return sa.or_(*alternatives)
+
+
+def keyset_condition(ordering: Ordering, window: Window) -> ColumnElement[bool] | None:
+    conditions = []
+    if window.after is not None:
+        conditions.append(_beyond_cursor(ordering, window.after, backwards=False))
+    if window.before is not None:
+        conditions.append(_beyond_cursor(ordering, window.before, backwards=True))
+    return sa.and_(*conditions) if conditions else None
 
 
 def order_clauses(ordering: Ordering, backwards: bool) -> list[Any]:
@@ -188,9 +207,9 @@ def make_page(rows: Sequence[T], ordering: Ordering, window: Window) -> Page[T]:
     items = list(rows[: window.limit])
     if window.backwards:
         items.reverse()
-        has_next, has_previous = window.had_cursor, more
+        has_next, has_previous = window.before is not None, more or window.after is not None
     else:
-        has_next, has_previous = more, window.had_cursor
+        has_next, has_previous = more or window.before is not None, window.after is not None
     cursors = [encode_cursor(ordering, item) for item in items]
     return Page(items=items, cursors=cursors, has_next=has_next, has_previous=has_previous)
 

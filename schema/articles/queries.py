@@ -5,6 +5,7 @@ from typing import Annotated
 
 import strawberry
 
+from models.columns import require_aware
 from models.errors import InvalidInput
 from models.services import articles
 from models.services.pagination import PageArgs
@@ -34,9 +35,13 @@ class ArticleFilter:
             tag=self.tag,
             author=self.author,
             source_name=self.source_name,
-            published_after=self.published_after,
-            published_before=self.published_before,
+            published_after=_aware(self.published_after, "publishedAfter"),
+            published_before=_aware(self.published_before, "publishedBefore"),
         )
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    return None if value is None else require_aware(value, field)
 
 
 @strawberry.type

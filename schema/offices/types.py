@@ -7,7 +7,7 @@ from typing import Self
 import strawberry
 
 from models import opening_hours
-from models.errors import InvalidInput
+from models.columns import require_aware
 from models.office import Office, OfficeException, OfficeHours, OfficePhone
 from models.phones import national_format, tel_uri
 from models.services.offices import breaks_from_json, schedule_of
@@ -187,10 +187,4 @@ class OfficeType(Node):
 
     @staticmethod
     def _instant(info: Info, at: datetime | None) -> datetime:
-        if at is None:
-            return info.context.now
-        if at.tzinfo is None:
-            raise InvalidInput(
-                "at must include a UTC offset, e.g. 2024-01-10T10:00:00+03:00", field="at"
-            )
-        return at
+        return info.context.now if at is None else require_aware(at, "at")
