@@ -23,7 +23,7 @@ from models import (
     Tag,
 )
 from models.db import SessionMaker
-from models.services import articles, authors, offices, tags
+from models.services import articles, catalog, offices
 from models.services.pagination import Page, PageArgs
 from models.viewer import Viewer
 
@@ -42,13 +42,13 @@ class Loaders:
             lambda s, ids: articles.articles_by_ids(s, ids=ids, viewer=viewer, now=now)
         )
         self.author: DataLoader[int, Author | None] = self._loader(
-            lambda s, ids: authors.authors_by_ids(s, ids=ids)
+            lambda s, ids: catalog.rows_by_ids(s, Author, ids=ids)
         )
         self.tag: DataLoader[int, Tag | None] = self._loader(
-            lambda s, ids: tags.tags_by_ids(s, ids=ids)
+            lambda s, ids: catalog.rows_by_ids(s, Tag, ids=ids)
         )
         self.office: DataLoader[int, Office | None] = self._loader(
-            lambda s, ids: offices.offices_by_ids(s, ids=ids)
+            lambda s, ids: catalog.rows_by_ids(s, Office, ids=ids)
         )
         self.authors_of_article: DataLoader[int, list[Author]] = self._loader(
             lambda s, ids: articles.authors_of_articles(s, article_ids=ids)

@@ -6,8 +6,12 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from sqlmodel import SQLModel
 
-from models.services.pagination import Page, count_rows
+from models.errors import InvalidInput
+from models.services import catalog
+from models.services.catalog import Named
+from models.services.pagination import Page, PageArgs, count_rows
 from schema.context import Info
+from schema.node import from_global_id
 
 T = TypeVar("T")
 
@@ -66,3 +70,28 @@ def total_of(info: Info, model: type[SQLModel]) -> Callable[[], Awaitable[int]]:
             return await count_rows(session, model)
 
     return count
+
+
+async def find_named(
+    info: Info,
+    model: type[Named],
+    wrap: Callable[[Named], T],
+    id: strawberry.ID | None,
+    slug: str | None,
+) -> T | None:
+    """``author(id, slug)``, ``tag(...)``, ``office(...)``: one row by global ID or slug."""
+    if id is None and slug is None:
+        raise InvalidInput("Pass id or slug", field="id")
+    pk = from_global_id(id, model.__name__)[1] if id is not None else None
+    async with info.context.session() as session:
+        found = await catalog.find(session, model, id=pk, slug=slug)
+    return wrap(found) if found else None
+
+
+async def list_named(
+    info: Info, model: type[Named], wrap: Callable[[Named], T], page: PageArgs
+) -> Connection[T]:
+    """``authors``, ``tags``, ``offices``: alphabetical connections."""
+    async with info.context.session() as session:
+        found = await catalog.list_by_name(session, model, page=page)
+    return Connection.of(found, wrap, total_of(info, model))

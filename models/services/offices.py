@@ -1,4 +1,7 @@
-"""Reading offices and their phones, weekly hours and dated exceptions."""
+"""Offices' phones, weekly hours and dated exceptions; writing offices.
+
+Lookups of the offices themselves go through ``models.services.catalog``.
+"""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,43 +22,8 @@ from models.office import (
 )
 from models.opening_hours import DayHours, Interval, Schedule
 from models.phones import normalize_phone
-from models.services.pagination import (
-    Ordering,
-    OrderKey,
-    Page,
-    PageArgs,
-    check_page_args,
-    make_page,
-    paginate,
-)
-
-OFFICES_BY_NAME = Ordering(
-    "on", (OrderKey("name", col(Office.name), kind="str"), OrderKey("id", col(Office.id)))
-)
 
 Child = TypeVar("Child", OfficePhone, OfficeHours, OfficeException)
-
-
-async def get_office(
-    session: AsyncSession, *, id: int | None = None, slug: str | None = None
-) -> Office | None:
-    stmt = select(Office)
-    if id is not None:
-        stmt = stmt.where(col(Office.id) == id)
-    if slug is not None:
-        stmt = stmt.where(col(Office.slug) == slug)
-    return (await session.exec(stmt.limit(1))).first()
-
-
-async def list_offices(session: AsyncSession, *, page: PageArgs) -> Page[Office]:
-    window = check_page_args(page, OFFICES_BY_NAME)
-    rows = (await session.exec(paginate(select(Office), OFFICES_BY_NAME, window))).all()
-    return make_page(rows, OFFICES_BY_NAME, window)
-
-
-async def offices_by_ids(session: AsyncSession, *, ids: Sequence[int]) -> list[Office | None]:
-    found = {o.id: o for o in (await session.exec(select(Office).where(col(Office.id).in_(ids))))}
-    return [found.get(id) for id in ids]
 
 
 async def _children(
