@@ -22,13 +22,36 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+# Instants a client may ask about: wide enough for any real date, far enough from
+# datetime's year 1 and year 9999 that timezone arithmetic cannot overflow.
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def require_aware(value: datetime, field: str) -> datetime:
-    """Reject a datetime without a UTC offset: it names no instant."""
+    """Reject a datetime without a UTC offset (it names no instant) or out of range."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(
             f"{field} must include a UTC offset, e.g. 2024-01-10T10:00:00+03:00", field=field
         )
+    if not EARLIEST.replace(tzinfo=None) < value.replace(tzinfo=None) < LATEST.replace(tzinfo=None):
+        raise InvalidInput(f"{field} must be between the years 1000 and 9000", field=field)
     return value
+
+
+def is_storable(text: str) -> bool:
+    """Whether ``text`` can be stored or compared in both databases.
+
+    PostgreSQL text cannot hold NUL, and neither driver can encode a lone surrogate;
+    such a string can match no stored value.
+    """
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

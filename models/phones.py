@@ -22,7 +22,7 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION, field: str = "number
 
 
 def national_format(e164: str) -> str:
-    """How the number is written inside its own country, e.g. ``8 01719 2-82-60``."""
+    """How the number is written inside its own country, e.g. ``8 01719 28-260``."""
     return phonenumbers.format_number(
         phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL
     )

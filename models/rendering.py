@@ -23,8 +23,9 @@ _TAGS = {
 _ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
-    "td": {"align"},
-    "th": {"align"},
+    # markdown-it writes column alignment as style="text-align:..."; only that survives.
+    "td": {"style"},
+    "th": {"style"},
     "ol": {"start"},
     "abbr": {"title"},
 }
@@ -41,6 +42,7 @@ def render_markdown(source: str) -> str:
         attributes=_ATTRIBUTES,
         url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer",
+        filter_style_properties={"text-align"},
     )
 
 

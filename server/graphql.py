@@ -9,11 +9,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http.types import QueryParams
 
 from models.db import SessionMaker
 from schema.context import Context
-
-MAX_JSON_DEPTH = 64
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -35,16 +34,8 @@ class GraphQLView(GraphQL[Context, None]):
         return Context(sessionmaker=self.sessionmaker)
 
     def decode_json(self, data: str | bytes) -> object:
-        """Parse a request body; anything but a JSON object or list of objects is a 400."""
-        try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError as error:
-            message = (
-                "Request body is not valid UTF-8"
-                if "UTF-8" in str(error) or "surrogate" in str(error)
-                else "Request body is not valid JSON"
-            )
-            raise HTTPException(400, message) from None
+        """Parse a POST body: a JSON object, or a list of them (a batch); else a 400."""
+        value = _loads(data, "Request body")
         if isinstance(value, list):
             if not all(isinstance(item, dict) for item in value):
                 raise HTTPException(400, "Each operation in a batch must be a JSON object")
@@ -52,8 +43,31 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, "Request body must be a JSON object")
         return value
 
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """GET parameters; ``variables`` and ``extensions`` are JSON objects or null."""
+        parsed: dict[str, Any] = dict(params)
+        for name in ("variables", "extensions"):
+            raw = parsed.get(name)
+            if raw:
+                value = _loads(raw, f"The '{name}' parameter")
+                if value is not None and not isinstance(value, dict):
+                    raise HTTPException(
+                        400, f"The '{name}' parameter must be a JSON object or null"
+                    )
+                parsed[name] = value
+        return parsed
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+def _loads(data: str | bytes, what: str) -> object:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        if "UTF-8" in str(error) or "surrogate" in str(error):
+            raise HTTPException(400, f"{what} is not valid UTF-8") from None
+        raise HTTPException(400, f"{what} is not valid JSON") from None
 
 
 def error_response(message: str, status_code: int) -> Response:

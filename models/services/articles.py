@@ -25,6 +25,7 @@ from models.article import (
     Language,
 )
 from models.author import Author
+from models.columns import is_storable
 from models.rendering import render_markdown
 from models.services.pagination import (
     Ordering,
@@ -91,6 +92,9 @@ def visible_to(viewer: Viewer, now: datetime) -> ColumnElement[bool]:
 
 def _filtered(stmt: S, flt: ArticleFilter | None, search: str | None, dialect: str) -> S:
     if flt is not None:
+        texts = (flt.tag, flt.author, flt.source_name)
+        if not all(is_storable(text) for text in texts if text is not None):
+            return stmt.where(sa.false())  # nothing stored can equal such a string
         if flt.language is not None:
             stmt = stmt.where(col(Article.language) == flt.language.value)
         if flt.source_name is not None:
@@ -152,6 +156,8 @@ async def get_article(
     slug: str | None = None,
     language: Language | None = None,
 ) -> Article | None:
+    if slug is not None and not is_storable(slug):
+        return None
     stmt = select(Article).where(visible_to(viewer, now))
     if id is not None:
         stmt = stmt.where(col(Article.id) == id)

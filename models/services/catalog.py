@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.author import Author
+from models.columns import is_storable
 from models.office import Office
 from models.services.pagination import (
     Ordering,
@@ -38,6 +39,8 @@ async def find(
     session: AsyncSession, model: type[Named], *, id: int | None = None, slug: str | None = None
 ) -> Named | None:
     """The row with this primary key and/or slug, or ``None``."""
+    if slug is not None and not is_storable(slug):
+        return None
     stmt = select(model)
     if id is not None:
         stmt = stmt.where(col(model.id) == id)

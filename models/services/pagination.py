@@ -20,6 +20,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.columns import is_storable
 from models.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 20
@@ -132,7 +133,12 @@ def _decode_value(value: Any, key: OrderKey, error: InvalidInput) -> Any:
         raise error
     if key.kind == "int" and type(value) is int and 0 < value <= MAX_ROW_ID:
         return value
-    if key.kind == "str" and isinstance(value, str) and len(value) <= MAX_CURSOR_STRING:
+    if (
+        key.kind == "str"
+        and isinstance(value, str)
+        and len(value) <= MAX_CURSOR_STRING
+        and is_storable(value)
+    ):
         return value
     if key.kind == "datetime" and isinstance(value, str):
         try:
