@@ -241,6 +241,38 @@ async def test_backward_from_a_cursor_in_the_middle(client, sessionmaker, engine
     assert flags(connection) == (True, True)
 
 
+async def test_first_with_before_takes_the_first_rows_before_the_cursor(
+    client, sessionmaker, engine
+):
+    # given
+    rows = await given_articles(sessionmaker, engine, 10)
+    expected = expected_order(rows, "PUBLISHED_AT_DESC")
+    eighth = (await graphql(client, PAGE, first=8))["data"]["articles"]["edges"][7]["cursor"]
+
+    # when
+    body = await graphql(client, PAGE, first=3, before=eighth)
+
+    # then: the first three of the seven before the eighth; nothing before, more after
+    connection = body["data"]["articles"]
+    assert slugs(connection) == expected[:3]
+    assert flags(connection) == (False, True)
+
+
+async def test_between_two_cursors(client, sessionmaker, engine):
+    # given
+    rows = await given_articles(sessionmaker, engine, 10)
+    expected = expected_order(rows, "PUBLISHED_AT_DESC")
+    edges = (await graphql(client, PAGE, first=10))["data"]["articles"]["edges"]
+
+    # when: after the second, before the seventh
+    body = await graphql(client, PAGE, after=edges[1]["cursor"], before=edges[6]["cursor"])
+
+    # then
+    connection = body["data"]["articles"]
+    assert slugs(connection) == expected[2:6]
+    assert flags(connection) == (True, True)
+
+
 async def test_default_page_size_is_20(client, sessionmaker, engine):
     # given
     rows = await given_articles(sessionmaker, engine, 25)
