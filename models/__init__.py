@@ -4,17 +4,32 @@ May import sqlmodel, sqlalchemy and pydantic; never strawberry or starlette.
 Importing this package registers every table on ``SQLModel.metadata``.
 """
 
-from models.article import Article, ArticleAuthor, ArticleStatus, ArticleTag, Language
+from models.article import (
+    Article,
+    ArticleAuthor,
+    ArticleSlugAlias,
+    ArticleStatus,
+    ArticleTag,
+    Language,
+)
+from models.audit import AuditEntry
 from models.author import Author
 from models.office import Office, OfficeException, OfficeHours, OfficePhone, PhoneKind
+from models.revision import ArticleCorrection, ArticleRevision
 from models.tag import Tag
+from models.token import ApiToken
 from models.viewer import Role, Viewer
 
 __all__ = [
+    "ApiToken",
     "Article",
     "ArticleAuthor",
+    "ArticleCorrection",
+    "ArticleRevision",
+    "ArticleSlugAlias",
     "ArticleStatus",
     "ArticleTag",
+    "AuditEntry",
     "Author",
     "Language",
     "Office",

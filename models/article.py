@@ -7,8 +7,11 @@ is written, so reads never pay for Markdown rendering.
 
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
+import pydantic
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, HttpUrl
 from sqlmodel import Field, SQLModel
 
 from models.columns import UTCDateTime, utcnow
@@ -58,7 +61,59 @@ class Article(ArticleBase, table=True):
 
 
 class ArticleCreate(ArticleBase):
-    pass
+    """Every stored column, as given: for seeding, imports and backups."""
+
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+# The content fields an editor writes; a revision snapshots exactly these.
+CONTENT_FIELDS = (
+    "title",
+    "slug",
+    "lead",
+    "body",
+    "language",
+    "source_name",
+    "source_url",
+    "author_ids",
+    "tag_ids",
+)
+
+
+class ArticleInput(BaseModel):
+    """An editor's article content; validated all at once (see models.validation)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    title: str = pydantic.Field(min_length=1, max_length=500)
+    slug: str | None = pydantic.Field(default=None, max_length=200, pattern=SLUG_PATTERN)
+    lead: str = pydantic.Field(default="", max_length=2000)
+    body: str = pydantic.Field(default="", max_length=200_000)
+    language: Language = Language.BE
+    source_name: str | None = pydantic.Field(default=None, max_length=200)
+    source_url: HttpUrl | None = None
+    author_ids: list[int] = pydantic.Field(default_factory=list, max_length=50)
+    tag_ids: list[int] = pydantic.Field(default_factory=list, max_length=50)
+    translation_of: int | None = None
+
+
+class ArticlePatch(BaseModel):
+    """The fields an update changes; absent fields stay as they are."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    title: str | None = pydantic.Field(default=None, min_length=1, max_length=500)
+    slug: str | None = pydantic.Field(default=None, max_length=200, pattern=SLUG_PATTERN)
+    lead: str | None = pydantic.Field(default=None, max_length=2000)
+    body: str | None = pydantic.Field(default=None, max_length=200_000)
+    language: Language | None = None
+    source_name: str | None = pydantic.Field(default=None, max_length=200)
+    source_url: HttpUrl | None = None
+    author_ids: list[int] | None = pydantic.Field(default=None, max_length=50)
+    tag_ids: list[int] | None = pydantic.Field(default=None, max_length=50)
+
+    # Fields that may be cleared by sending null; the rest must have a value when sent.
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"source_name", "source_url"})
 
 
 class ArticleAuthor(SQLModel, table=True):
@@ -78,3 +133,15 @@ class ArticleTag(SQLModel, table=True):
 
     article_id: int = Field(foreign_key="article.id", primary_key=True, ondelete="CASCADE")
     tag_id: int = Field(foreign_key="tag.id", primary_key=True, ondelete="CASCADE", index=True)
+
+
+class ArticleSlugAlias(SQLModel, table=True):
+    """A slug the article was published under before it was renamed; links keep working."""
+
+    __tablename__ = "article_slug_alias"
+    __table_args__ = (sa.UniqueConstraint("slug", "language", name="uq_slug_alias_language"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE", index=True)
+    slug: str = Field(max_length=200)
+    language: Language = Field(sa_type=sa.String(2))

@@ -10,7 +10,7 @@ from models.author import AuthorCreate
 from models.columns import utcnow
 from models.db import SessionMaker
 from models.office import OfficeCreate
-from models.services.articles import create_article
+from models.services.article_edits import insert_article
 from models.services.authors import create_author
 from models.services.offices import create_office
 from models.services.seed import PHONES, WORKDAY
@@ -71,7 +71,7 @@ async def make_article(
         }
     )
     async with sessionmaker() as session:
-        return await create_article(
+        return await insert_article(
             session,
             data=data,
             author_ids=[a.id for a in authors if a.id is not None],

@@ -5,7 +5,6 @@ public never sees a draft, an archived article or one scheduled for later.
 """
 
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,14 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.article import (
     Article,
     ArticleAuthor,
-    ArticleCreate,
     ArticleStatus,
     ArticleTag,
     Language,
 )
 from models.author import Author
 from models.columns import is_storable
-from models.rendering import render_markdown
 from models.services.pagination import (
     Ordering,
     OrderKey,
@@ -276,29 +273,6 @@ async def articles_of_parents(
     query = paginate_per_parent(stmt, Article, parent, ordering, window)
     rows = (await session.exec(query)).all()  # type: ignore[call-overload]
     return pages_by_parent(rows, parent_ids, ordering, window)
-
-
-async def create_article(
-    session: AsyncSession,
-    *,
-    data: ArticleCreate,
-    author_ids: Sequence[int] = (),
-    tag_ids: Sequence[int] = (),
-) -> Article:
-    """Store a new article with its byline (in the given order) and tags, in one transaction."""
-    article = Article.model_validate(data)
-    article.body_html = render_markdown(article.body)
-    if article.translation_group is None:
-        article.translation_group = str(uuid.uuid4())
-    session.add(article)
-    await session.flush()
-    assert article.id is not None
-    for position, author_id in enumerate(author_ids):
-        session.add(ArticleAuthor(article_id=article.id, author_id=author_id, position=position))
-    for tag_id in tag_ids:
-        session.add(ArticleTag(article_id=article.id, tag_id=tag_id))
-    await session.commit()
-    return article
 
 
 async def count_articles_of_parents(

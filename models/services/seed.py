@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.article import Article, ArticleCreate, ArticleStatus, Language
 from models.office import Office, OfficeCreate, PhoneKind
 from models.opening_hours import DayHours, Interval
-from models.services.articles import create_article
+from models.services.article_edits import insert_article
 from models.services.offices import PhoneSpec, create_office
 from models.services.tags import create_tag
 from models.tag import TagCreate
@@ -74,5 +74,5 @@ async def load_seed(session: AsyncSession) -> bool:
     )
     tag = await create_tag(session, data=TagCreate(slug="csto", name="CSTO"))
     assert tag.id is not None
-    await create_article(session, data=article_create(), tag_ids=[tag.id])
+    await insert_article(session, data=article_create(), tag_ids=[tag.id])
     return True

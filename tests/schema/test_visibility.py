@@ -21,7 +21,7 @@ from models import Article, ArticleStatus, Author, Language, Role, Tag, Viewer
 from models.article import ArticleCreate
 from models.columns import utcnow
 from models.db import SessionMaker
-from models.services.articles import create_article
+from models.services.article_edits import insert_article
 from schema.context import Context
 from schema.node import to_global_id
 from schema.root import build_schema
@@ -301,7 +301,7 @@ async def make_exact_article(
         published_at=published_at, translation_group=f"g{n}",
     )  # fmt: skip
     async with sessionmaker() as session:
-        return await create_article(session, data=data, author_ids=[author.id], tag_ids=[tag.id])
+        return await insert_article(session, data=data, author_ids=[author.id], tag_ids=[tag.id])
 
 
 async def clear(engine: AsyncEngine) -> None:
