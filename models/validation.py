@@ -34,16 +34,24 @@ def _message(error: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
-def validate(model: type[M], data: dict[str, Any]) -> M:
-    """``model.model_validate(data)``, raising ``ValidationFailed`` with one error per field."""
+def check(model: type[M], data: dict[str, Any]) -> tuple[M | None, list[DomainError]]:
+    """``model.model_validate(data)``, or ``None`` and one DomainError per bad field."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data), []
     except ValidationError as failure:
-        errors = []
+        errors: list[DomainError] = []
         for error in failure.errors():
             field = ".".join(str(part) for part in error["loc"]) or None
             errors.append(_kind(error)(_message(error), field=field))
-        raise ValidationFailed(errors) from None
+        return None, errors
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    """``model.model_validate(data)``, raising ``ValidationFailed`` with one error per field."""
+    valid, errors = check(model, data)
+    raise_all(errors)
+    assert valid is not None
+    return valid
 
 
 def raise_all(errors: list[DomainError]) -> None:

@@ -23,6 +23,7 @@ from models import (
     Tag,
 )
 from models.db import SessionMaker
+from models.revision import ArticleCorrection, ArticleRevision
 from models.services import articles, catalog, offices
 from models.services.pagination import Page, PageArgs
 from models.viewer import Viewer
@@ -60,6 +61,12 @@ class Loaders:
             lambda s, groups: articles.translations_of_groups(
                 s, groups=groups, viewer=viewer, now=now
             )
+        )
+        self.corrections: DataLoader[int, list[ArticleCorrection]] = self._loader(
+            lambda s, ids: articles.corrections_of_articles(s, article_ids=ids)
+        )
+        self.revisions: DataLoader[int, list[ArticleRevision]] = self._loader(
+            lambda s, ids: articles.revisions_of_articles(s, article_ids=ids)
         )
         self.phones: DataLoader[int, list[OfficePhone]] = self._loader(
             lambda s, ids: offices.phones_of_offices(s, office_ids=ids)

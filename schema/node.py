@@ -6,7 +6,7 @@ import re
 
 import strawberry
 
-from models.errors import InvalidInput
+from models.errors import DomainError, InvalidInput, ValidationFailed
 from models.services.pagination import MAX_ROW_ID
 
 NODE_TYPES = ("Article", "Author", "Tag", "Office")
@@ -38,3 +38,17 @@ def from_global_id(
     if expected is not None and type_name != expected:
         raise InvalidInput(f"ID is of type {type_name}, expected {expected}", field=field)
     return type_name, int(raw_pk)
+
+
+def pks_of(ids: list[strawberry.ID], expected: str, field: str) -> list[int]:
+    """Primary keys of several global IDs of one type; every bad one is reported."""
+    pks: list[int] = []
+    errors: list[DomainError] = []
+    for i, global_id in enumerate(ids):
+        try:
+            pks.append(from_global_id(global_id, expected, field=f"{field}.{i}")[1])
+        except DomainError as error:
+            errors.append(error)
+    if errors:
+        raise ValidationFailed(errors)
+    return pks

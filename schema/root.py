@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from models.errors import DomainError, InvalidInput
+from schema.articles.mutations import ArticleMutation
 from schema.articles.queries import ArticleQuery
 from schema.articles.types import ArticleType
 from schema.authors.queries import AuthorQuery
@@ -52,6 +53,7 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, ArticleQuery, AuthorQuery, TagQuery, OfficeQuery))
+Mutation = merge_types("Mutation", (ArticleMutation,))
 
 
 class VestnikSchema(strawberry.Schema):
@@ -66,6 +68,7 @@ class VestnikSchema(strawberry.Schema):
 def build_schema() -> strawberry.Schema:
     return VestnikSchema(
         query=Query,
+        mutation=Mutation,
         types=[ArticleType, AuthorType, TagType, OfficeType],
         extensions=[ErrorPolicy],
     )

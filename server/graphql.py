@@ -12,7 +12,9 @@ from strawberry.asgi import GraphQL
 from strawberry.http.types import QueryParams
 
 from models.db import SessionMaker
+from models.errors import AccessDenied
 from schema.context import Context
+from server.auth import authenticate
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -28,10 +30,14 @@ class GraphQLView(GraphQL[Context, None]):
             response = await self.run(Request(scope, receive))
         except HTTPException as error:
             response = error_response(error.reason, error.status_code)
+        except AccessDenied as error:
+            response = error_response(error.message, 401, code=error.code)
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(sessionmaker=self.sessionmaker)
+        viewer = await authenticate(request, self.sessionmaker)
+        return Context(sessionmaker=self.sessionmaker, viewer=viewer)
 
     def decode_json(self, data: str | bytes) -> object:
         """Parse a POST body: a JSON object, or a list of them (a batch); else a 400."""
@@ -70,5 +76,8 @@ def _loads(data: str | bytes, what: str) -> object:
         raise HTTPException(400, f"{what} is not valid JSON") from None
 
 
-def error_response(message: str, status_code: int) -> Response:
-    return JSONResponse({"errors": [{"message": message}]}, status_code=status_code)
+def error_response(message: str, status_code: int, code: str | None = None) -> Response:
+    error: dict[str, Any] = {"message": message}
+    if code is not None:
+        error["extensions"] = {"code": code}
+    return JSONResponse({"errors": [error]}, status_code=status_code)

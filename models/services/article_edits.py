@@ -36,7 +36,7 @@ from models.revision import ArticleCorrection, ArticleRevision
 from models.services import audit
 from models.slugs import slugify
 from models.tag import Tag
-from models.validation import raise_all, validate
+from models.validation import check, raise_all, validate
 from models.viewer import Viewer
 
 ENTITY = "article"
@@ -72,9 +72,12 @@ async def insert_article(
 
 async def create_article(session: AsyncSession, *, viewer: Viewer, data: dict[str, Any]) -> Article:
     """A new draft from an editor's input; the slug comes from the title when not given."""
-    given = validate(ArticleInput, data)
-    errors: list[DomainError] = []
-    errors += await _missing_refs(session, given.author_ids, given.tag_ids)
+    given, errors = check(ArticleInput, data)
+    # Referenced rows are checked even when other fields are bad: one round of fixes.
+    errors += await _missing_refs(session, _ids(data, "author_ids"), _ids(data, "tag_ids"))
+    if given is None:
+        raise_all(errors)
+    assert given is not None
     group = None
     if given.translation_of is not None:
         group, problem = await _translation_group(session, given.translation_of, given.language)
@@ -297,6 +300,13 @@ async def _write_links(
     for tag_id in dict.fromkeys(tag_ids):
         session.add(ArticleTag(article_id=id, tag_id=tag_id))
     await session.flush()
+
+
+def _ids(data: dict[str, Any], name: str) -> list[int]:
+    value = data.get(name)
+    if isinstance(value, list) and all(type(item) is int for item in value):
+        return value
+    return []
 
 
 async def _missing_refs(

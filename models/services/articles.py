@@ -18,12 +18,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.article import (
     Article,
     ArticleAuthor,
+    ArticleSlugAlias,
     ArticleStatus,
     ArticleTag,
     Language,
 )
 from models.author import Author
 from models.columns import is_storable
+from models.revision import ArticleCorrection, ArticleRevision
 from models.services.pagination import (
     Ordering,
     OrderKey,
@@ -153,17 +155,27 @@ async def get_article(
     slug: str | None = None,
     language: Language | None = None,
 ) -> Article | None:
+    """By ID, or by slug (and language); a slug the article was renamed from still finds it."""
     if slug is not None and not is_storable(slug):
         return None
     stmt = select(Article).where(visible_to(viewer, now))
     if id is not None:
         stmt = stmt.where(col(Article.id) == id)
-    if slug is not None:
-        stmt = stmt.where(col(Article.slug) == slug)
     if language is not None:
         stmt = stmt.where(col(Article.language) == language.value)
-    result = await session.exec(stmt.order_by(col(Article.id)).limit(1))
-    return result.first()
+    if slug is None:
+        return (await session.exec(stmt.limit(1))).first()
+    current = await session.exec(
+        stmt.where(col(Article.slug) == slug).order_by(col(Article.id)).limit(1)
+    )
+    found = current.first()
+    if found is not None:
+        return found
+    renamed = select(ArticleSlugAlias.article_id).where(col(ArticleSlugAlias.slug) == slug)
+    if language is not None:
+        renamed = renamed.where(col(ArticleSlugAlias.language) == language.value)
+    stmt = stmt.where(col(Article.id).in_(renamed)).order_by(col(Article.id)).limit(1)
+    return (await session.exec(stmt)).first()
 
 
 async def list_articles(
@@ -293,3 +305,33 @@ async def count_articles_of_parents(
     )
     counts = dict((await session.exec(stmt)).all())
     return [counts.get(id, 0) for id in parent_ids]
+
+
+async def corrections_of_articles(
+    session: AsyncSession, *, article_ids: Sequence[int]
+) -> list[list[ArticleCorrection]]:
+    """Each article's public corrections, oldest first."""
+    stmt = (
+        select(ArticleCorrection)
+        .where(col(ArticleCorrection.article_id).in_(article_ids))
+        .order_by(col(ArticleCorrection.created_at), col(ArticleCorrection.id))
+    )
+    grouped: dict[int, list[ArticleCorrection]] = {id: [] for id in article_ids}
+    for row in (await session.exec(stmt)).all():
+        grouped[row.article_id].append(row)
+    return [grouped[id] for id in article_ids]
+
+
+async def revisions_of_articles(
+    session: AsyncSession, *, article_ids: Sequence[int]
+) -> list[list[ArticleRevision]]:
+    """Each article's revisions, newest first."""
+    stmt = (
+        select(ArticleRevision)
+        .where(col(ArticleRevision.article_id).in_(article_ids))
+        .order_by(col(ArticleRevision.version).desc())
+    )
+    grouped: dict[int, list[ArticleRevision]] = {id: [] for id in article_ids}
+    for row in (await session.exec(stmt)).all():
+        grouped[row.article_id].append(row)
+    return [grouped[id] for id in article_ids]

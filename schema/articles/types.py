@@ -7,11 +7,50 @@ import strawberry
 
 from models.article import Article
 from models.rendering import reading_time_minutes
+from models.revision import ArticleCorrection, ArticleRevision
 from schema.authors.types import AuthorType
 from schema.context import Info
 from schema.enums import ArticleStatus, Language
+from schema.errors import camel
 from schema.node import Node, to_global_id
+from schema.permissions import IsEditor
 from schema.tags.types import TagType
+
+
+@strawberry.type(description="A public, timestamped correction to a published article.")
+class Correction:
+    note: str
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: ArticleCorrection) -> Self:
+        return cls(note=row.note, created_at=row.created_at)
+
+
+@strawberry.type(description="The article's content as one edit left it (editors only).")
+class Revision:
+    version: int
+    created_at: datetime
+    author: str | None = strawberry.field(description="Name of the token that made the edit.")
+    changed_fields: list[str]
+    title: str
+    slug: str
+    lead: str
+    body: str
+
+    @classmethod
+    def from_model(cls, row: ArticleRevision) -> Self:
+        snapshot = row.snapshot
+        return cls(
+            version=row.version,
+            created_at=row.created_at,
+            author=row.actor,
+            changed_fields=[camel(name) for name in row.changed_fields],
+            title=snapshot.get("title", ""),
+            slug=snapshot.get("slug", ""),
+            lead=snapshot.get("lead", ""),
+            body=snapshot.get("body", ""),
+        )
 
 
 @strawberry.type(name="Article", description="A news item, in one language.")
@@ -68,6 +107,18 @@ class ArticleType(Node):
     async def tags(self, info: Info) -> list[TagType]:
         found = await info.context.loaders.tags_of_article.load(self.pk)
         return [TagType.from_model(tag) for tag in found]
+
+    @strawberry.field(description="Public corrections, oldest first.")
+    async def corrections(self, info: Info) -> list[Correction]:
+        rows = await info.context.loaders.corrections.load(self.pk)
+        return [Correction.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Every edit, newest first (editors only).", permission_classes=[IsEditor]
+    )
+    async def revisions(self, info: Info) -> list[Revision]:
+        rows = await info.context.loaders.revisions.load(self.pk)
+        return [Revision.from_model(row) for row in rows]
 
     @strawberry.field(description="The same story in the other languages.")
     async def translations(

@@ -1,0 +1,83 @@
+"""Article mutation inputs. Every field is optional here: the domain decides what is
+required, so a missing title comes back as a ``UserError`` next to the field."""
+
+from typing import Any
+
+import strawberry
+
+from schema.enums import Language
+from schema.node import from_global_id, pks_of
+
+
+def provided(**fields: Any) -> dict[str, Any]:
+    """The fields the client actually sent (``null`` included, omitted ones left out)."""
+    return {name: value for name, value in fields.items() if value is not strawberry.UNSET}
+
+
+@strawberry.input
+class CreateArticleInput:
+    title: str | None = strawberry.UNSET
+    slug: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Generated from the title when omitted."
+    )
+    lead: str | None = strawberry.UNSET
+    body: str | None = strawberry.field(default=strawberry.UNSET, description="Markdown.")
+    language: Language | None = strawberry.UNSET
+    source_name: str | None = strawberry.UNSET
+    source_url: str | None = strawberry.UNSET
+    author_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="The byline, in order."
+    )
+    tag_ids: list[strawberry.ID] | None = strawberry.UNSET
+    translation_of: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="An article this one translates."
+    )
+
+    def to_data(self) -> dict[str, Any]:
+        data = provided(
+            title=self.title,
+            slug=self.slug,
+            lead=self.lead,
+            body=self.body,
+            language=self.language,
+            source_name=self.source_name,
+            source_url=self.source_url,
+        )
+        if self.author_ids:
+            data["author_ids"] = pks_of(self.author_ids, "Author", "author_ids")
+        if self.tag_ids:
+            data["tag_ids"] = pks_of(self.tag_ids, "Tag", "tag_ids")
+        if self.translation_of:
+            data["translation_of"] = from_global_id(
+                self.translation_of, "Article", field="translation_of"
+            )[1]
+        return {name: value for name, value in data.items() if value is not None}
+
+
+@strawberry.input(description="Only the fields given change; null clears sourceName/sourceUrl.")
+class UpdateArticleInput:
+    title: str | None = strawberry.UNSET
+    slug: str | None = strawberry.UNSET
+    lead: str | None = strawberry.UNSET
+    body: str | None = strawberry.UNSET
+    language: Language | None = strawberry.UNSET
+    source_name: str | None = strawberry.UNSET
+    source_url: str | None = strawberry.UNSET
+    author_ids: list[strawberry.ID] | None = strawberry.UNSET
+    tag_ids: list[strawberry.ID] | None = strawberry.UNSET
+
+    def to_data(self) -> dict[str, Any]:
+        data = provided(
+            title=self.title,
+            slug=self.slug,
+            lead=self.lead,
+            body=self.body,
+            language=self.language,
+            source_name=self.source_name,
+            source_url=self.source_url,
+        )
+        if self.author_ids is not strawberry.UNSET:
+            data["author_ids"] = pks_of(self.author_ids or [], "Author", "author_ids")
+        if self.tag_ids is not strawberry.UNSET:
+            data["tag_ids"] = pks_of(self.tag_ids or [], "Tag", "tag_ids")
+        return data
