@@ -11,6 +11,7 @@ from models.errors import DomainError, InvalidInput
 from schema.articles.mutations import ArticleMutation
 from schema.articles.queries import ArticleQuery
 from schema.articles.types import ArticleType
+from schema.audit.queries import AuditQuery
 from schema.authors.queries import AuthorQuery
 from schema.authors.types import AuthorType
 from schema.context import Info
@@ -52,8 +53,12 @@ class NodeQuery:
         return list(await asyncio.gather(*(resolve_node(info, id) for id in ids)))
 
 
-Query = merge_types("Query", (NodeQuery, ArticleQuery, AuthorQuery, TagQuery, OfficeQuery))
-Mutation = merge_types("Mutation", (ArticleMutation,))
+QUERIES: tuple[type, ...] = (NodeQuery, ArticleQuery, AuthorQuery, TagQuery, OfficeQuery)
+QUERIES += (AuditQuery,)
+MUTATIONS: tuple[type, ...] = (ArticleMutation,)
+
+Query = merge_types("Query", QUERIES)
+Mutation = merge_types("Mutation", MUTATIONS)
 
 
 class VestnikSchema(strawberry.Schema):
