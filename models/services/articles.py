@@ -77,6 +77,7 @@ class ArticleFilter:
     source_name: str | None = None
     published_after: datetime | None = None
     published_before: datetime | None = None
+    status: ArticleStatus | None = None
 
 
 def visible_to(viewer: Viewer, now: datetime) -> ColumnElement[bool]:
@@ -96,6 +97,8 @@ def _filtered(stmt: S, flt: ArticleFilter | None, search: str | None, dialect: s
             return stmt.where(sa.false())  # nothing stored can equal such a string
         if flt.language is not None:
             stmt = stmt.where(col(Article.language) == flt.language.value)
+        if flt.status is not None:
+            stmt = stmt.where(col(Article.status) == flt.status.value)
         if flt.source_name is not None:
             stmt = stmt.where(col(Article.source_name) == flt.source_name)
         if flt.published_after is not None:

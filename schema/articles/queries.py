@@ -11,7 +11,7 @@ from models.services import articles
 from models.services.pagination import PageArgs
 from schema.articles.types import ArticleType
 from schema.context import Info
-from schema.enums import ArticleOrder, Language
+from schema.enums import ArticleOrder, ArticleStatus, Language
 from schema.node import from_global_id
 from schema.pagination import Connection
 
@@ -19,6 +19,9 @@ from schema.pagination import Connection
 @strawberry.input(description="Narrows an article list; all given conditions must hold.")
 class ArticleFilter:
     language: Language | None = None
+    status: ArticleStatus | None = strawberry.field(
+        default=None, description="Editors: e.g. DRAFT. The public sees only PUBLISHED."
+    )
     tag: str | None = strawberry.field(default=None, description="A tag slug.")
     author: str | None = strawberry.field(default=None, description="An author slug.")
     source_name: str | None = None
@@ -32,6 +35,7 @@ class ArticleFilter:
     def to_domain(self) -> articles.ArticleFilter:
         return articles.ArticleFilter(
             language=self.language,
+            status=self.status,
             tag=self.tag,
             author=self.author,
             source_name=self.source_name,
