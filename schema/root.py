@@ -12,13 +12,16 @@ from schema.articles.mutations import ArticleMutation
 from schema.articles.queries import ArticleQuery
 from schema.articles.types import ArticleType
 from schema.audit.queries import AuditQuery
+from schema.authors.mutations import AuthorMutation
 from schema.authors.queries import AuthorQuery
 from schema.authors.types import AuthorType
 from schema.context import Info
 from schema.errors import ErrorPolicy
 from schema.node import Node, from_global_id
+from schema.offices.mutations import OfficeMutation
 from schema.offices.queries import OfficeQuery
 from schema.offices.types import OfficeType
+from schema.tags.mutations import TagMutation
 from schema.tags.queries import TagQuery
 from schema.tags.types import TagType
 
@@ -56,6 +59,8 @@ class NodeQuery:
 QUERIES: tuple[type, ...] = (NodeQuery, ArticleQuery, AuthorQuery, TagQuery, OfficeQuery)
 QUERIES += (AuditQuery,)
 MUTATIONS: tuple[type, ...] = (ArticleMutation,)
+MUTATIONS += (OfficeMutation,)
+MUTATIONS += (AuthorMutation, TagMutation)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -1,15 +1,17 @@
 """Lookups shared by the named entities (authors, tags, offices).
 
 Each has a unique slug and a name; the public lists them alphabetically. One
-implementation serves all three, so their lookups and paging cannot drift apart.
+implementation serves all three, so their lookups, paging and slugs cannot drift apart.
 """
 
 from collections.abc import Sequence
 from typing import TypeVar
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.article import Language
 from models.author import Author
 from models.columns import is_storable
 from models.office import Office
@@ -22,6 +24,7 @@ from models.services.pagination import (
     make_page,
     paginate,
 )
+from models.slugs import slugify
 from models.tag import Tag
 
 Named = TypeVar("Named", Author, Tag, Office)
@@ -62,3 +65,43 @@ async def rows_by_ids(
     """DataLoader batch: the rows for ``ids``, in key order, ``None`` where missing."""
     found = {row.id: row for row in await session.exec(select(model).where(col(model.id).in_(ids)))}
     return [found.get(id) for id in ids]
+
+
+# Letters only Belarusian Cyrillic has: their names transliterate by Belarusian rules.
+_BELARUSIAN_ONLY = frozenset("іІўЎ")
+
+
+def slug_from_name(name: str, fallback: str) -> str:
+    """A slug for a name in Belarusian, Russian or Latin script; ``fallback`` if none is left.
+
+    Names carry no language, so Belarusian-only letters pick the Belarusian table
+    ("Андрэй Іваноў" -> "andrej-ivanou"); everything else reads as Russian.
+    """
+    language = Language.BE if _BELARUSIAN_ONLY.intersection(name) else Language.RU
+    return slugify(name, language) or fallback
+
+
+async def slug_taken(
+    session: AsyncSession, model: type[Named], slug: str, own_id: int | None = None
+) -> bool:
+    """Whether a row of ``model`` other than ``own_id`` has this slug."""
+    other = await find(session, model, slug=slug)
+    return other is not None and other.id != own_id
+
+
+async def free_slug(session: AsyncSession, model: type[Named], base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever no row of ``model`` has.
+
+    Articles have their own version (per language, old slugs included) in
+    ``models.services.article_edits``.
+    """
+    column = col(model.slug)
+    # A slug has no LIKE wildcards (% or _), so ``base`` needs no escaping.
+    stmt = select(column).where(sa.or_(column == base, column.like(f"{base}-%")))
+    taken = set((await session.exec(stmt)).all())
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"

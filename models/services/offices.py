@@ -1,27 +1,52 @@
 """Offices' phones, weekly hours and dated exceptions; writing offices.
 
 Lookups of the offices themselves go through ``models.services.catalog``.
+
+The admin's use cases (``add_office``, ``update_office``, ``delete_office``) each are
+one transaction: the office row, its phones, hours and exceptions and the audit entry
+commit together or not at all. ``create_office`` is the unchecked insert for the seed
+and test data.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.columns import utcnow
+from models.errors import DomainError, Duplicate, InvalidInput, NotFound, Required
 from models.office import (
+    DEFAULT_COUNTRY,
+    ENTRY_LISTS,
+    ExceptionEntry,
+    HoursEntry,
     Office,
     OfficeCreate,
     OfficeException,
     OfficeHours,
+    OfficeInput,
+    OfficePatch,
     OfficePhone,
+    PhoneEntry,
     PhoneKind,
 )
-from models.opening_hours import DayHours, Interval, Schedule
+from models.opening_hours import WEEKDAY_ABBR, DayHours, Interval, Schedule, validate_day
 from models.phones import normalize_phone
+from models.services import audit
+from models.services.catalog import find, free_slug, slug_from_name
+from models.validation import check, raise_all
+from models.viewer import Viewer
+
+ENTITY = "office"
+Entry = TypeVar("Entry", bound=BaseModel)
 
 Child = TypeVar("Child", OfficePhone, OfficeHours, OfficeException)
 
@@ -108,13 +133,275 @@ async def create_office(
     weekly: Mapping[int, DayHours] | None = None,
     exceptions: Sequence[ExceptionSpec] = (),
 ) -> Office:
-    """Store an office with its phones (normalised to E.164) and hours, in one transaction."""
+    """Store an office exactly as given (seed content, test data): no checks, no audit.
+
+    Phones are still normalised to E.164, as every stored number is.
+    """
     office = Office.model_validate(data)
     session.add(office)
     await session.flush()
+    _write_phones(session, office, phones)
+    _write_hours(session, office, weekly or {})
+    _write_exceptions(session, office, exceptions)
+    await session.commit()
+    return office
+
+
+async def add_office(session: AsyncSession, *, viewer: Viewer, data: dict[str, Any]) -> Office:
+    """A new office from an admin's input; the slug comes from the name when not given."""
+    given, errors = check(OfficeInput, data)
+    country = given.country if given is not None else _raw_country(data, DEFAULT_COUNTRY)
+    errors += _entry_problems(data, country)
+    if given is not None and given.slug is not None and await _slug_taken(session, given.slug):
+        errors.append(_duplicate(given.slug))
+    raise_all(errors)
+    assert given is not None
+    slug = given.slug or await free_slug(session, Office, slug_from_name(given.name, ENTITY))
+    office = Office.model_validate(
+        OfficeCreate(
+            slug=slug,
+            website=str(given.website) if given.website else None,
+            **given.model_dump(exclude={"slug", "website", *ENTRY_LISTS}),
+        )
+    )
+    session.add(office)
+    try:
+        await session.flush()
+        _write_phones(session, office, _phones(given.phones), country)
+        _write_hours(session, office, _weekly(given.hours))
+        _write_exceptions(session, office, _exceptions(given.exceptions))
+        audit.record(session, viewer, "office.created", ENTITY, office.id, slug=slug)
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise _duplicate(slug) from None
+    return office
+
+
+async def update_office(
+    session: AsyncSession, *, viewer: Viewer, id: int, data: dict[str, Any]
+) -> Office:
+    """Apply the given fields; a list that is given replaces the whole stored list.
+
+    An input that changes nothing writes nothing.
+    """
+    patch, errors = check(OfficePatch, data)
+    office = await session.get(Office, id)
+    if office is None:
+        errors.insert(0, NotFound("No office with this ID", field="id"))
+    stored_country = office.country if office is not None else None
+    if patch is not None:
+        errors += [
+            Required("This field is required", field=name)
+            for name in OfficePatch.model_fields  # field order, not the set's: stable output
+            if name in patch.model_fields_set
+            and getattr(patch, name) is None
+            and name not in OfficePatch.NULLABLE
+        ]
+        country = patch.country or stored_country
+    else:
+        country = _raw_country(data, stored_country)
+    errors += _entry_problems(data, country)
+    raise_all(errors)
+    assert office is not None and patch is not None
+    after = {
+        name: getattr(patch, name)
+        for name in OfficePatch.model_fields
+        if name in patch.model_fields_set and name not in ENTRY_LISTS
+    }
+    if after.get("website") is not None:
+        after["website"] = str(after["website"])
+    changed = [name for name, value in after.items() if getattr(office, name) != value]
+    if "slug" in changed and await _slug_taken(session, after["slug"], own_id=id):
+        raise_all([_duplicate(after["slug"])])
+    country = patch.country or office.country
+    replaced = await _replaced_lists(session, office, patch, country)
+    if not changed and not replaced:
+        return office
+    for name in changed:
+        setattr(office, name, after[name])
+    office.updated_at = utcnow()
+    try:
+        for model in replaced.values():
+            await session.exec(sa.delete(model).where(col(model.office_id) == id))
+        if patch.phones is not None and "phones" in replaced:
+            _write_phones(session, office, _phones(patch.phones), country)
+        if patch.hours is not None and "hours" in replaced:
+            _write_hours(session, office, _weekly(patch.hours))
+        if patch.exceptions is not None and "exceptions" in replaced:
+            _write_exceptions(session, office, _exceptions(patch.exceptions))
+        fields = sorted([*changed, *replaced])
+        audit.record(session, viewer, "office.updated", ENTITY, id, fields=fields)
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise _duplicate(office.slug) from None
+    return office
+
+
+async def delete_office(session: AsyncSession, *, viewer: Viewer, id: int) -> int:
+    """Remove the office; its phones, hours and exceptions go with it (cascade)."""
+    office = await session.get(Office, id)
+    if office is None:
+        raise NotFound("No office with this ID", field="id")
+    await session.delete(office)
+    audit.record(session, viewer, "office.deleted", ENTITY, id, slug=office.slug)
+    await session.commit()
+    return id
+
+
+async def _slug_taken(session: AsyncSession, slug: str, own_id: int | None = None) -> bool:
+    other = await find(session, Office, slug=slug)
+    return other is not None and other.id != own_id
+
+
+def _duplicate(slug: str) -> DomainError:
+    return Duplicate(f"The slug '{slug}' is already used", field="slug")
+
+
+async def _replaced_lists(
+    session: AsyncSession, office: Office, patch: OfficePatch, country: str
+) -> dict[str, type[OfficePhone | OfficeHours | OfficeException]]:
+    """The lists the patch gives that differ from the stored ones, with their tables."""
+    assert office.id is not None
+    ids = [office.id]
+    replaced: dict[str, type[OfficePhone | OfficeHours | OfficeException]] = {}
+    if patch.phones is not None:
+        (rows,) = await phones_of_offices(session, office_ids=ids)
+        stored = [PhoneSpec(row.number, PhoneKind(row.kind), row.label) for row in rows]
+        given = [
+            PhoneSpec(normalize_phone(p.number, country), p.kind, p.label)
+            for p in _phones(patch.phones)
+        ]
+        if given != stored:
+            replaced["phones"] = OfficePhone
+    if patch.hours is not None:
+        (hours,) = await hours_of_offices(session, office_ids=ids)
+        if _weekly(patch.hours) != {row.weekday: day_hours(row) for row in hours}:
+            replaced["hours"] = OfficeHours
+    if patch.exceptions is not None:
+        (days,) = await exceptions_of_offices(session, office_ids=ids)
+        stored_days = {row.day: (day_hours(row), row.note) for row in days}
+        given_days = {e.day: (e.hours, e.note) for e in _exceptions(patch.exceptions)}
+        if given_days != stored_days:
+            replaced["exceptions"] = OfficeException
+    return replaced
+
+
+# --- rules across fields -------------------------------------------------------------------
+
+
+def _raw_country(data: dict[str, Any], default: str | None) -> str | None:
+    """The country phones are checked in when the input as a whole did not validate."""
+    raw = data.get("country", default)
+    if isinstance(raw, str) and raw.strip() in phonenumbers.SUPPORTED_REGIONS:
+        return raw.strip()
+    return None
+
+
+def _valid_entries(
+    model: type[Entry], data: dict[str, Any], name: str
+) -> Iterator[tuple[int, Entry]]:
+    """The entries of one list that are well-formed on their own, with their positions.
+
+    The rules across fields run on these even when another field is wrong, so one
+    round of fixes is enough; malformed entries are already reported by ``check``.
+    """
+    items = data.get(name)
+    if not isinstance(items, list):
+        return
+    for position, item in enumerate(items):
+        entry, _ = check(model, item if isinstance(item, dict) else {})
+        if entry is not None:
+            yield position, entry
+
+
+def _entry_problems(data: dict[str, Any], country: str | None) -> list[DomainError]:
+    """Phones that are no number in the office's country, bad hours, repeated days."""
+    problems: list[DomainError] = []
+    if country is not None:  # a bad country is reported already; no number can be judged
+        for i, phone in _valid_entries(PhoneEntry, data, "phones"):
+            try:
+                normalize_phone(phone.number, country, field=f"phones.{i}.number")
+            except InvalidInput as problem:
+                problems.append(problem)
+    weekdays: set[int] = set()
+    for i, day in _valid_entries(HoursEntry, data, "hours"):
+        if day.weekday in weekdays:
+            name = WEEKDAY_ABBR[day.weekday - 1]
+            problems.append(Duplicate(f"{name} is listed more than once", f"hours.{i}.weekday"))
+        weekdays.add(day.weekday)
+        problems += _day_problems(day.day_hours(), f"hours.{i}")
+    dates: set[date] = set()
+    for i, special in _valid_entries(ExceptionEntry, data, "exceptions"):
+        field = f"exceptions.{i}"
+        if special.date in dates:
+            problems.append(Duplicate(f"{special.date} is listed more than once", f"{field}.date"))
+        dates.add(special.date)
+        problems += _exception_problems(special, field)
+    return problems
+
+
+def _exception_problems(special: ExceptionEntry, field: str) -> list[DomainError]:
+    if special.closed:
+        if special.opens is not None or special.closes is not None or special.breaks:
+            return [
+                InvalidInput(
+                    "A closed day has no hours: set closed to false to give them",
+                    field=f"{field}.closed",
+                )
+            ]
+        return []
+    missing: list[DomainError] = [
+        Required("A day that is not closed needs this", field=f"{field}.{name}")
+        for name in ("opens", "closes")
+        if getattr(special, name) is None
+    ]
+    hours = special.day_hours()
+    return missing if hours is None else _day_problems(hours, field)
+
+
+def _day_problems(hours: DayHours, field: str) -> list[DomainError]:
+    """``validate_day``'s problems, each on the field it is about."""
+    span = validate_day(DayHours(hours.opens, hours.closes))
+    problems: list[DomainError] = [
+        InvalidInput(_sentence(p), field=f"{field}.closes") for p in span
+    ]
+    problems += [
+        InvalidInput(_sentence(p), field=f"{field}.breaks")
+        for p in validate_day(hours)
+        if p not in span
+    ]
+    return problems
+
+
+def _sentence(problem: str) -> str:
+    return problem[:1].upper() + problem[1:]
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _phones(entries: Sequence[PhoneEntry]) -> list[PhoneSpec]:
+    return [PhoneSpec(e.number, e.kind, e.label) for e in entries]
+
+
+def _weekly(entries: Sequence[HoursEntry]) -> dict[int, DayHours]:
+    return {e.weekday: e.day_hours() for e in entries}
+
+
+def _exceptions(entries: Sequence[ExceptionEntry]) -> list[ExceptionSpec]:
+    return [ExceptionSpec(e.date, e.day_hours(), e.note) for e in entries]
+
+
+def _write_phones(
+    session: AsyncSession, office: Office, phones: Sequence[PhoneSpec], country: str | None = None
+) -> None:
     assert office.id is not None
     for position, phone in enumerate(phones):
-        number = normalize_phone(phone.number, data.country, field=f"phones.{position}.number")
+        number = normalize_phone(
+            phone.number, country or office.country, field=f"phones.{position}.number"
+        )
         session.add(
             OfficePhone(
                 office_id=office.id,
@@ -124,7 +411,11 @@ async def create_office(
                 number=number,
             )
         )
-    for weekday, hours in (weekly or {}).items():
+
+
+def _write_hours(session: AsyncSession, office: Office, weekly: Mapping[int, DayHours]) -> None:
+    assert office.id is not None
+    for weekday, hours in sorted(weekly.items()):
         session.add(
             OfficeHours(
                 office_id=office.id,
@@ -134,6 +425,12 @@ async def create_office(
                 breaks=breaks_to_json(hours.breaks),
             )
         )
+
+
+def _write_exceptions(
+    session: AsyncSession, office: Office, exceptions: Sequence[ExceptionSpec]
+) -> None:
+    assert office.id is not None
     for exception in exceptions:
         special = exception.hours
         session.add(
@@ -147,5 +444,3 @@ async def create_office(
                 note=exception.note,
             )
         )
-    await session.commit()
-    return office
