@@ -11,10 +11,10 @@ from typing import ClassVar
 
 import pydantic
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, HttpUrl
 from sqlmodel import Field, SQLModel
 
 from models.columns import UTCDateTime, utcnow
+from models.inputs import SLUG_PATTERN, EditorInput, WebUrl
 
 
 class ArticleStatus(StrEnum):
@@ -64,8 +64,6 @@ class ArticleCreate(ArticleBase):
     """Every stored column, as given: for seeding, imports and backups."""
 
 
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-
 # The content fields an editor writes; a revision snapshots exactly these.
 CONTENT_FIELDS = (
     "title",
@@ -80,10 +78,8 @@ CONTENT_FIELDS = (
 )
 
 
-class ArticleInput(BaseModel):
+class ArticleInput(EditorInput):
     """An editor's article content; validated all at once (see models.validation)."""
-
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     title: str = pydantic.Field(min_length=1, max_length=500)
     slug: str | None = pydantic.Field(default=None, max_length=200, pattern=SLUG_PATTERN)
@@ -91,16 +87,14 @@ class ArticleInput(BaseModel):
     body: str = pydantic.Field(default="", max_length=200_000)
     language: Language = Language.BE
     source_name: str | None = pydantic.Field(default=None, max_length=200)
-    source_url: HttpUrl | None = None
+    source_url: WebUrl | None = None
     author_ids: list[int] = pydantic.Field(default_factory=list, max_length=50)
     tag_ids: list[int] = pydantic.Field(default_factory=list, max_length=50)
     translation_of: int | None = None
 
 
-class ArticlePatch(BaseModel):
+class ArticlePatch(EditorInput):
     """The fields an update changes; absent fields stay as they are."""
-
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     title: str | None = pydantic.Field(default=None, min_length=1, max_length=500)
     slug: str | None = pydantic.Field(default=None, max_length=200, pattern=SLUG_PATTERN)
@@ -108,11 +102,10 @@ class ArticlePatch(BaseModel):
     body: str | None = pydantic.Field(default=None, max_length=200_000)
     language: Language | None = None
     source_name: str | None = pydantic.Field(default=None, max_length=200)
-    source_url: HttpUrl | None = None
+    source_url: WebUrl | None = None
     author_ids: list[int] | None = pydantic.Field(default=None, max_length=50)
     tag_ids: list[int] | None = pydantic.Field(default=None, max_length=50)
 
-    # Fields that may be cleared by sending null; the rest must have a value when sent.
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"source_name", "source_url"})
 
 

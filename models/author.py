@@ -1,17 +1,14 @@
 """Authors: the people (or desks) in an article's byline."""
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import ClassVar
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, HttpUrl
-from pydantic_core import PydanticCustomError
+from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
 
-from models.article import SLUG_PATTERN
-from models.columns import UTCDateTime, is_storable, utcnow
-
-MAX_URL_LENGTH = 2000
+from models.columns import UTCDateTime, utcnow
+from models.inputs import MAX_URL_LENGTH, SLUG_PATTERN, EditorInput, WebUrl
 
 
 class AuthorBase(SQLModel):
@@ -33,34 +30,7 @@ class AuthorCreate(AuthorBase):
     """Every stored column, as given: for seeding and test data."""
 
 
-def _fits_column(value: Any) -> Any:
-    # Checked on the raw text and again after normalising (an IDN host grows as punycode):
-    # pydantic's own URL limit is 2083, longer than the column.
-    if len(str(value)) > MAX_URL_LENGTH:
-        raise PydanticCustomError(
-            "string_too_long",
-            "This URL may have at most {max_length} characters",
-            {"max_length": MAX_URL_LENGTH},
-        )
-    return value
-
-
-WebUrl = Annotated[HttpUrl, BeforeValidator(_fits_column), AfterValidator(_fits_column)]
-
-
-class _AuthorFields(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
-
-    @pydantic.field_validator("*")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
-        if isinstance(value, str) and not is_storable(value):
-            raise ValueError("This text contains characters that cannot be stored")
-        return value
-
-
-class AuthorInput(_AuthorFields):
+class AuthorInput(EditorInput):
     """An editor's new author; validated all at once (see models.validation)."""
 
     name: str = pydantic.Field(min_length=1, max_length=200)
@@ -70,7 +40,7 @@ class AuthorInput(_AuthorFields):
     email: EmailStr | None = None
 
 
-class AuthorPatch(_AuthorFields):
+class AuthorPatch(EditorInput):
     """The fields an update changes; absent fields stay as they are."""
 
     name: str | None = pydantic.Field(default=None, min_length=1, max_length=200)

@@ -17,12 +17,11 @@ from zoneinfo import available_timezones
 import phonenumbers
 import pydantic
 import sqlalchemy as sa
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr
+from pydantic import AfterValidator, EmailStr
 from sqlmodel import Field, SQLModel
 
-from models.article import SLUG_PATTERN
-from models.author import WebUrl
-from models.columns import UTCDateTime, is_storable, utcnow
+from models.columns import UTCDateTime, utcnow
+from models.inputs import SLUG_PATTERN, EditorInput, WebUrl
 from models.opening_hours import DayHours, Interval
 
 DEFAULT_COUNTRY = "BY"
@@ -144,19 +143,7 @@ TimezoneName = Annotated[str, AfterValidator(_known_timezone)]
 Clock = Annotated[time, AfterValidator(_wall_clock)]
 
 
-class _OfficeFields(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
-
-    @pydantic.field_validator("*")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
-        if isinstance(value, str) and not is_storable(value):
-            raise ValueError("This text contains characters that cannot be stored")
-        return value
-
-
-class PhoneEntry(_OfficeFields):
+class PhoneEntry(EditorInput):
     """A phone as written by a person; normalised to E.164 in the office's country."""
 
     kind: PhoneKind = PhoneKind.OTHER
@@ -164,7 +151,7 @@ class PhoneEntry(_OfficeFields):
     number: str = pydantic.Field(min_length=1, max_length=50)
 
 
-class BreakEntry(_OfficeFields):
+class BreakEntry(EditorInput):
     start: Clock
     end: Clock
     label: str | None = pydantic.Field(default=None, max_length=100)
@@ -174,7 +161,7 @@ def _day(opens: time, closes: time, breaks: list[BreakEntry]) -> DayHours:
     return DayHours(opens, closes, tuple(Interval(b.start, b.end, b.label) for b in breaks))
 
 
-class HoursEntry(_OfficeFields):
+class HoursEntry(EditorInput):
     """Regular hours on one ISO weekday (1 = Monday ... 7 = Sunday)."""
 
     weekday: int = pydantic.Field(ge=1, le=7)
@@ -186,7 +173,7 @@ class HoursEntry(_OfficeFields):
         return _day(self.opens, self.closes, self.breaks)
 
 
-class ExceptionEntry(_OfficeFields):
+class ExceptionEntry(EditorInput):
     """A dated departure from the week: closed all day, or open with hours of its own."""
 
     date: date
@@ -207,7 +194,7 @@ class ExceptionEntry(_OfficeFields):
 ENTRY_LISTS = ("phones", "hours", "exceptions")
 
 
-class OfficeInput(_OfficeFields):
+class OfficeInput(EditorInput):
     """An admin's new office; validated all at once (see models.validation)."""
 
     name: str = pydantic.Field(min_length=1, max_length=300)
@@ -229,7 +216,7 @@ class OfficeInput(_OfficeFields):
     exceptions: list[ExceptionEntry] = pydantic.Field(default_factory=list, max_length=400)
 
 
-class OfficePatch(_OfficeFields):
+class OfficePatch(EditorInput):
     """The fields an update changes; absent fields stay as they are."""
 
     name: str | None = pydantic.Field(default=None, min_length=1, max_length=300)

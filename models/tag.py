@@ -1,13 +1,9 @@
 """Tags: a flat vocabulary attached to articles."""
 
-from typing import Any
-
 import pydantic
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
-from models.article import SLUG_PATTERN
-from models.columns import is_storable
+from models.inputs import SLUG_PATTERN, EditorInput
 
 
 class TagBase(SQLModel):
@@ -23,26 +19,14 @@ class TagCreate(TagBase):
     """Every stored column, as given: for seeding and test data."""
 
 
-class _TagFields(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
-
-    @pydantic.field_validator("*")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
-        if isinstance(value, str) and not is_storable(value):
-            raise ValueError("This text contains characters that cannot be stored")
-        return value
-
-
-class TagInput(_TagFields):
+class TagInput(EditorInput):
     """An editor's new tag; validated all at once (see models.validation)."""
 
     name: str = pydantic.Field(min_length=1, max_length=100)
     slug: str | None = pydantic.Field(default=None, max_length=100, pattern=SLUG_PATTERN)
 
 
-class TagPatch(_TagFields):
+class TagPatch(EditorInput):
     """The fields an update changes; absent fields stay as they are. Neither may be null."""
 
     name: str | None = pydantic.Field(default=None, min_length=1, max_length=100)

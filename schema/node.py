@@ -6,7 +6,7 @@ import re
 
 import strawberry
 
-from models.errors import DomainError, InvalidInput, ValidationFailed
+from models.errors import DomainError, InvalidInput
 from models.services.pagination import MAX_ROW_ID
 
 NODE_TYPES = ("Article", "Author", "Tag", "Office")
@@ -40,15 +40,18 @@ def from_global_id(
     return type_name, int(raw_pk)
 
 
-def pks_of(ids: list[strawberry.ID], expected: str, field: str) -> list[int]:
-    """Primary keys of several global IDs of one type; every bad one is reported."""
+def pks_of(
+    ids: list[strawberry.ID], expected: str, field: str, errors: list[DomainError]
+) -> list[int]:
+    """Primary keys of several global IDs of one type.
+
+    Each malformed one is appended to ``errors`` (and left out), so the caller can report
+    it together with every other problem of the input.
+    """
     pks: list[int] = []
-    errors: list[DomainError] = []
     for i, global_id in enumerate(ids):
         try:
             pks.append(from_global_id(global_id, expected, field=f"{field}.{i}")[1])
         except DomainError as error:
             errors.append(error)
-    if errors:
-        raise ValidationFailed(errors)
     return pks

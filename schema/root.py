@@ -7,7 +7,7 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from models.errors import DomainError, InvalidInput
+from models.errors import AccessDenied, DomainError, InvalidInput
 from schema.articles.mutations import ArticleMutation
 from schema.articles.queries import ArticleQuery
 from schema.articles.types import ArticleType
@@ -71,7 +71,9 @@ class VestnikSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Log only unexpected errors; a client's bad input is not a server problem."""
-        unexpected = [e for e in errors if not isinstance(e.original_error, DomainError)]
+        unexpected = [
+            e for e in errors if not isinstance(e.original_error, (DomainError, AccessDenied))
+        ]
         super().process_errors(unexpected, execution_context)
 
 

@@ -36,10 +36,11 @@ from models.revision import ArticleCorrection, ArticleRevision
 from models.services import audit
 from models.slugs import slugify
 from models.tag import Tag
-from models.validation import check, raise_all, validate
+from models.validation import check, raise_all
 from models.viewer import Viewer
 
 ENTITY = "article"
+SLUG_ATTEMPTS = 10
 
 
 async def insert_article(
@@ -70,9 +71,19 @@ async def insert_article(
     return article
 
 
-async def create_article(session: AsyncSession, *, viewer: Viewer, data: dict[str, Any]) -> Article:
-    """A new draft from an editor's input; the slug comes from the title when not given."""
+async def create_article(
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    data: dict[str, Any],
+    known_errors: Sequence[DomainError] = (),
+) -> Article:
+    """A new draft from an editor's input; the slug comes from the title when not given.
+
+    ``known_errors``: problems found while decoding the input, reported with the rest.
+    """
     given, errors = check(ArticleInput, data)
+    errors = [*known_errors, *errors]
     # Referenced rows are checked even when other fields are bad: one round of fixes.
     errors += await _missing_refs(session, _ids(data, "author_ids"), _ids(data, "tag_ids"))
     if given is None:
@@ -87,10 +98,24 @@ async def create_article(session: AsyncSession, *, viewer: Viewer, data: dict[st
     if slug is not None and await _slug_taken(session, slug, given.language, None):
         errors.append(Duplicate(f"The slug '{slug}' is already used", field="slug"))
     raise_all(errors)
-    if slug is None:
-        slug = await _free_slug(
+    # A generated slug can be taken by a concurrent create between the check and the
+    # insert: pick the next free one and try again. A slug the client chose is theirs.
+    for attempt in range(1, SLUG_ATTEMPTS + 1):
+        chosen = slug or await _free_slug(
             session, slugify(given.title, given.language) or "article", given.language
         )
+        try:
+            return await _insert_draft(session, viewer, given, chosen, group)
+        except IntegrityError:
+            await session.rollback()
+            if slug is not None or attempt == SLUG_ATTEMPTS:
+                raise Duplicate(f"The slug '{chosen}' is already used", field="slug") from None
+    raise AssertionError("unreachable")
+
+
+async def _insert_draft(
+    session: AsyncSession, viewer: Viewer, given: ArticleInput, slug: str, group: str | None
+) -> Article:
     article = Article(
         slug=slug,
         title=given.title,
@@ -104,24 +129,20 @@ async def create_article(session: AsyncSession, *, viewer: Viewer, data: dict[st
         translation_group=group or str(uuid.uuid4()),
     )
     session.add(article)
-    try:
-        await session.flush()
-        assert article.id is not None
-        await _write_links(session, article.id, given.author_ids, given.tag_ids)
-        session.add(
-            ArticleRevision(
-                article_id=article.id,
-                version=1,
-                actor=viewer.token_name,
-                changed_fields=list(CONTENT_FIELDS),
-                snapshot=_snapshot(article, given.author_ids, given.tag_ids),
-            )
+    await session.flush()
+    assert article.id is not None
+    await _write_links(session, article.id, given.author_ids, given.tag_ids)
+    session.add(
+        ArticleRevision(
+            article_id=article.id,
+            version=1,
+            actor=viewer.token_name,
+            changed_fields=list(CONTENT_FIELDS),
+            snapshot=_snapshot(article, given.author_ids, given.tag_ids),
         )
-        audit.record(session, viewer, "article.created", ENTITY, article.id, slug=slug)
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Duplicate(f"The slug '{slug}' is already used", field="slug") from None
+    )
+    audit.record(session, viewer, "article.created", ENTITY, article.id, slug=slug)
+    await session.commit()
     return article
 
 
@@ -133,16 +154,18 @@ async def update_article(
     expected_version: int,
     data: dict[str, Any],
     action: str = "article.updated",
+    known_errors: Sequence[DomainError] = (),
 ) -> Article:
-    """Apply the given fields if the article is still at ``expected_version``."""
-    patch = validate(ArticlePatch, data)
+    """Apply the given fields if the article is still at ``expected_version``.
+
+    ``known_errors`` are problems the caller found while decoding the input (a malformed
+    ID): they are reported together with everything found here, and nothing is written.
+    """
+    patch, errors = check(ArticlePatch, data)
+    errors = [*known_errors, *errors, *ArticlePatch.nulled_required(data)]
     article = await _get(session, id)
-    errors: list[DomainError] = [
-        Required("This field is required", field=name)
-        for name in patch.model_fields_set
-        if getattr(patch, name) is None and name not in ArticlePatch.NULLABLE
-    ]
     raise_all(errors)
+    assert patch is not None
     if article.version != expected_version:
         raise _conflict(article.version)
     links = await _links(session, id)
@@ -409,22 +432,24 @@ async def _apply(
         values["body_html"] = render_markdown(values["body"])
     values["version"] = col(Article.version) + 1
     values["updated_at"] = utcnow()
+    # Read before the UPDATE: a rollback (or the UPDATE's own sync) expires the object.
+    article_id, was_public = article.id, article.published_at is not None
+    assert article_id is not None
     stmt = (
         sa.update(Article)
-        .where(col(Article.id) == article.id, col(Article.version) == expected_version)
+        .where(col(Article.id) == article_id, col(Article.version) == expected_version)
         .values(**values)
     )
-    assert article.id is not None
     try:
         result = await session.exec(stmt)
         if result.rowcount != 1:
             await session.rollback()
-            current = await session.get(Article, article.id, populate_existing=True)
+            current = await session.get(Article, article_id, populate_existing=True)
             raise _conflict(current.version if current else expected_version)
-        if ("slug" in changed or "language" in changed) and article.published_at is not None:
+        if ("slug" in changed or "language" in changed) and was_public:
             session.add(
                 ArticleSlugAlias(
-                    article_id=article.id,
+                    article_id=article_id,
                     slug=before["slug"],
                     language=Language(before["language"]),
                 )
@@ -432,22 +457,22 @@ async def _apply(
         if "slug" in changed or "language" in changed:
             await session.exec(
                 sa.delete(ArticleSlugAlias).where(
-                    col(ArticleSlugAlias.article_id) == article.id,
+                    col(ArticleSlugAlias.article_id) == article_id,
                     col(ArticleSlugAlias.slug) == after["slug"],
                     col(ArticleSlugAlias.language) == after["language"],
                 )
             )
         if "author_ids" in changed or "tag_ids" in changed:
             await session.exec(
-                sa.delete(ArticleAuthor).where(col(ArticleAuthor.article_id) == article.id)
+                sa.delete(ArticleAuthor).where(col(ArticleAuthor.article_id) == article_id)
             )
             await session.exec(
-                sa.delete(ArticleTag).where(col(ArticleTag.article_id) == article.id)
+                sa.delete(ArticleTag).where(col(ArticleTag.article_id) == article_id)
             )
-            await _write_links(session, article.id, after["author_ids"], after["tag_ids"])
+            await _write_links(session, article_id, after["author_ids"], after["tag_ids"])
         session.add(
             ArticleRevision(
-                article_id=article.id,
+                article_id=article_id,
                 version=expected_version + 1,
                 actor=viewer.token_name,
                 changed_fields=changed,
@@ -459,7 +484,7 @@ async def _apply(
             viewer,
             action,
             ENTITY,
-            article.id,
+            article_id,
             version=expected_version + 1,
             fields=changed,
         )
@@ -467,7 +492,7 @@ async def _apply(
     except IntegrityError:
         await session.rollback()
         raise Duplicate(f"The slug '{after['slug']}' is already used", field="slug") from None
-    refreshed = await session.get(Article, article.id, populate_existing=True)
+    refreshed = await session.get(Article, article_id, populate_existing=True)
     assert refreshed is not None
     return refreshed
 

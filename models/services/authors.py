@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.author import Author, AuthorCreate, AuthorInput, AuthorPatch
 from models.columns import utcnow
-from models.errors import DomainError, Duplicate, NotFound, Required
+from models.errors import DomainError, Duplicate, NotFound
 from models.services import audit
 from models.services.catalog import free_slug, slug_from_name, slug_taken
 from models.validation import check, raise_all
@@ -62,12 +62,7 @@ async def update_author(
     author = await session.get(Author, id)
     if author is None:
         errors.insert(0, NotFound("No author with this ID", field="id"))
-    # From the raw input, so a null is reported even when other fields are malformed.
-    errors += [
-        Required("This field is required", field=name)
-        for name, value in data.items()
-        if value is None and name in AuthorPatch.model_fields and name not in AuthorPatch.NULLABLE
-    ]
+    errors += AuthorPatch.nulled_required(data)
     errors += await _slug_errors(session, data, own_id=id)
     raise_all(errors)
     assert author is not None and patch is not None

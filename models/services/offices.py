@@ -190,14 +190,8 @@ async def update_office(
     if office is None:
         errors.insert(0, NotFound("No office with this ID", field="id"))
     stored_country = office.country if office is not None else None
+    errors += OfficePatch.nulled_required(data)
     if patch is not None:
-        errors += [
-            Required("This field is required", field=name)
-            for name in OfficePatch.model_fields  # field order, not the set's: stable output
-            if name in patch.model_fields_set
-            and getattr(patch, name) is None
-            and name not in OfficePatch.NULLABLE
-        ]
         country = patch.country or stored_country
     else:
         country = _raw_country(data, stored_country)

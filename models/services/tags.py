@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.errors import DomainError, Duplicate, NotFound, Required
+from models.errors import DomainError, Duplicate, NotFound
 from models.services import audit
 from models.services.catalog import free_slug, slug_from_name, slug_taken
 from models.tag import Tag, TagCreate, TagInput, TagPatch
@@ -58,12 +58,7 @@ async def update_tag(
     tag = await session.get(Tag, id)
     if tag is None:
         errors.insert(0, NotFound("No tag with this ID", field="id"))
-    # From the raw input, so a null is reported even when other fields are malformed.
-    errors += [
-        Required("This field is required", field=name)
-        for name, value in data.items()
-        if value is None and name in TagPatch.model_fields
-    ]
+    errors += TagPatch.nulled_required(data)
     errors += await _slug_errors(session, data, own_id=id)
     raise_all(errors)
     assert tag is not None and patch is not None

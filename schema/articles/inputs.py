@@ -5,8 +5,9 @@ from typing import Any
 
 import strawberry
 
+from models.errors import DomainError
 from schema.enums import Language
-from schema.node import from_global_id, pks_of
+from schema.node import pks_of
 
 
 def provided(**fields: Any) -> dict[str, Any]:
@@ -33,7 +34,9 @@ class CreateArticleInput:
         default=strawberry.UNSET, description="An article this one translates."
     )
 
-    def to_data(self) -> dict[str, Any]:
+    def to_data(self) -> tuple[dict[str, Any], list[DomainError]]:
+        """The domain's input, and the IDs that could not be decoded."""
+        errors: list[DomainError] = []
         data = provided(
             title=self.title,
             slug=self.slug,
@@ -44,14 +47,13 @@ class CreateArticleInput:
             source_url=self.source_url,
         )
         if self.author_ids:
-            data["author_ids"] = pks_of(self.author_ids, "Author", "author_ids")
+            data["author_ids"] = pks_of(self.author_ids, "Author", "author_ids", errors)
         if self.tag_ids:
-            data["tag_ids"] = pks_of(self.tag_ids, "Tag", "tag_ids")
+            data["tag_ids"] = pks_of(self.tag_ids, "Tag", "tag_ids", errors)
         if self.translation_of:
-            data["translation_of"] = from_global_id(
-                self.translation_of, "Article", field="translation_of"
-            )[1]
-        return {name: value for name, value in data.items() if value is not None}
+            for original in pks_of([self.translation_of], "Article", "translation_of", errors):
+                data["translation_of"] = original
+        return {name: value for name, value in data.items() if value is not None}, errors
 
 
 @strawberry.input(description="Only the fields given change; null clears sourceName/sourceUrl.")
@@ -66,7 +68,9 @@ class UpdateArticleInput:
     author_ids: list[strawberry.ID] | None = strawberry.UNSET
     tag_ids: list[strawberry.ID] | None = strawberry.UNSET
 
-    def to_data(self) -> dict[str, Any]:
+    def to_data(self) -> tuple[dict[str, Any], list[DomainError]]:
+        """The domain's input, and the IDs that could not be decoded."""
+        errors: list[DomainError] = []
         data = provided(
             title=self.title,
             slug=self.slug,
@@ -77,7 +81,7 @@ class UpdateArticleInput:
             source_url=self.source_url,
         )
         if self.author_ids is not strawberry.UNSET:
-            data["author_ids"] = pks_of(self.author_ids or [], "Author", "author_ids")
+            data["author_ids"] = pks_of(self.author_ids or [], "Author", "author_ids", errors)
         if self.tag_ids is not strawberry.UNSET:
-            data["tag_ids"] = pks_of(self.tag_ids or [], "Tag", "tag_ids")
-        return data
+            data["tag_ids"] = pks_of(self.tag_ids or [], "Tag", "tag_ids", errors)
+        return data, errors

@@ -54,9 +54,10 @@ class ArticleMutation:
     @strawberry.mutation(permission_classes=[IsEditor], description="Write a new draft.")
     async def create_article(self, info: Info, input: CreateArticleInput) -> ArticlePayload:
         viewer = info.context.viewer
+        data, known = input.to_data()
         result, errors = await perform(
             info,
-            lambda s: article_edits.create_article(s, viewer=viewer, data=input.to_data()),
+            lambda s: article_edits.create_article(s, viewer=viewer, data=data, known_errors=known),
         )
         return await _payload(info, None, result, errors)
 
@@ -70,6 +71,7 @@ class ArticleMutation:
     ) -> ArticlePayload:
         viewer = info.context.viewer
         pk: int | None = None
+        data, known = input.to_data()
 
         async def run(session: AsyncSession) -> Article:
             nonlocal pk
@@ -79,7 +81,8 @@ class ArticleMutation:
                 viewer=viewer,
                 id=pk,
                 expected_version=expected_version,
-                data=input.to_data(),
+                data=data,
+                known_errors=known,
             )
 
         result, errors = await perform(info, run)
