@@ -14,14 +14,17 @@ T = TypeVar("T")
 
 
 async def perform(
-    info: Info, use_case: Callable[[AsyncSession], Awaitable[T]]
+    info: Info, use_case: Callable[[AsyncSession], Awaitable[T]], root: str | None = "input"
 ) -> tuple[T | None, list[UserError]]:
-    """Run ``use_case`` in a session of its own: its result, or the errors it raised."""
+    """Run ``use_case`` in a session of its own: its result, or the errors it raised.
+
+    ``root`` is the argument that holds the input fields (``None``: they are arguments).
+    """
     async with info.context.session() as session:
         try:
             return await use_case(session), []
         except DomainError as error:
-            return None, user_errors(error)
+            return None, user_errors(error, root)
 
 
 @strawberry.type(description="The result of a delete.")

@@ -24,6 +24,8 @@ from schema.offices.types import OfficeType
 from schema.tags.mutations import TagMutation
 from schema.tags.queries import TagQuery
 from schema.tags.types import TagType
+from schema.tokens.mutations import TokenMutation
+from schema.tokens.queries import TokenQuery
 
 
 async def resolve_node(info: Info, id: str) -> Node | None:
@@ -56,11 +58,8 @@ class NodeQuery:
         return list(await asyncio.gather(*(resolve_node(info, id) for id in ids)))
 
 
-QUERIES: tuple[type, ...] = (NodeQuery, ArticleQuery, AuthorQuery, TagQuery, OfficeQuery)
-QUERIES += (AuditQuery,)
-MUTATIONS: tuple[type, ...] = (ArticleMutation,)
-MUTATIONS += (OfficeMutation,)
-MUTATIONS += (AuthorMutation, TagMutation)
+QUERIES = (NodeQuery, ArticleQuery, AuthorQuery, TagQuery, OfficeQuery, AuditQuery, TokenQuery)
+MUTATIONS = (ArticleMutation, AuthorMutation, TagMutation, OfficeMutation, TokenMutation)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -9,14 +9,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.columns import utcnow
 from models.errors import AccessDenied, Duplicate, InvalidInput, NotFound
+from models.services import audit
 from models.token import TOKEN_PREFIX, ApiToken, hash_secret, new_secret
 from models.viewer import Role, Viewer
 
 _SECRET_SHAPE = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{43}")
 
 
-async def create_token(session: AsyncSession, *, name: str, role: Role) -> tuple[ApiToken, str]:
-    """Issue a token; the secret is returned once and only its hash is kept."""
+async def create_token(
+    session: AsyncSession, *, name: str, role: Role, viewer: Viewer | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a token; the secret is returned once and only its hash is kept.
+
+    ``viewer`` is the admin acting over the API (audited); ``None`` from the CLI.
+    """
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("A token name must be 1 to 100 characters", field="name")
@@ -26,6 +32,9 @@ async def create_token(session: AsyncSession, *, name: str, role: Role) -> tuple
     token = ApiToken(name=name, role=role.value, secret_hash=hash_secret(secret))
     session.add(token)
     try:
+        await session.flush()
+        if viewer is not None:
+            audit.record(session, viewer, "token.created", "token", token.id, name=name)
         await session.commit()
     except IntegrityError:
         await session.rollback()
@@ -37,12 +46,16 @@ async def list_tokens(session: AsyncSession) -> Sequence[ApiToken]:
     return (await session.exec(select(ApiToken).order_by(col(ApiToken.name)))).all()
 
 
-async def revoke_token(session: AsyncSession, *, name: str) -> ApiToken:
+async def revoke_token(
+    session: AsyncSession, *, name: str, viewer: Viewer | None = None
+) -> ApiToken:
     token = (await session.exec(select(ApiToken).where(col(ApiToken.name) == name))).first()
     if token is None:
         raise NotFound(f"No token named '{name}'", field="name")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        if viewer is not None:
+            audit.record(session, viewer, "token.revoked", "token", token.id, name=name)
         await session.commit()
     return token
 
