@@ -8,7 +8,7 @@ read the same version only one wins and the other gets ``Conflict``.
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -223,7 +223,7 @@ async def publish_article(
     session: AsyncSession, *, viewer: Viewer, id: int, at: datetime | None = None
 ) -> Article:
     """Publish now, or at ``at``: a future instant schedules it, with no job to run."""
-    when = utcnow() if at is None else require_aware(at, "at")
+    when = utcnow() if at is None else require_aware(at, "at").astimezone(UTC)
     article = await _get(session, id)
     article.status = ArticleStatus.PUBLISHED
     article.published_at = when
