@@ -10,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from models.services.seed import load_seed
 from schema.root import build_schema
+from server.graphiql import ASSETS_PATH, VersionedStaticFiles
 from server.graphql import GraphQLView
 from server.settings import Settings
 
@@ -63,11 +64,13 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         sessionmaker=sessionmaker,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if settings.graphiql:
+        routes.append(Mount(ASSETS_PATH, VersionedStaticFiles(), name="graphiql-assets"))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine = engine
     return app

@@ -15,6 +15,7 @@ from models.db import SessionMaker
 from models.errors import AccessDenied
 from schema.context import Context
 from server.auth import authenticate
+from server.graphiql import graphiql_response
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -34,6 +35,12 @@ class GraphQLView(GraphQL[Context, None]):
             response = error_response(error.message, 401, code=error.code)
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Called only when an IDE is enabled; our GraphiQL loads nothing from the internet."""
+        if self.graphql_ide != "graphiql":
+            return await super().render_graphql_ide(request)
+        return graphiql_response(request.scope.get("root_path", ""))
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         viewer = await authenticate(request, self.sessionmaker)
