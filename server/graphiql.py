@@ -1,6 +1,6 @@
 """GraphiQL from vendored files, so the IDE works on an intranet with no internet.
 
-Strawberry's own page loads React, GraphiQL and the explorer plugin from unpkg.com.
+Strawberry's own page loads React, GraphiQL and the explorer plugin from a public CDN.
 ``static/graphiql/page.html`` is a copy of it that loads the same files, byte for byte
 (the integrity hashes are Strawberry's), from ``static/graphiql/assets``;
 ``scripts/vendor-graphiql`` refreshes them from the npm registry.
