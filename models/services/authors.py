@@ -12,9 +12,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.author import Author, AuthorCreate, AuthorInput, AuthorPatch
 from models.columns import utcnow
-from models.errors import DomainError, Duplicate, NotFound
+from models.errors import NotFound
 from models.services import audit
-from models.services.catalog import free_slug, slug_from_name, slug_taken
+from models.services.catalog import (
+    delete_named,
+    duplicate_slug,
+    free_slug,
+    slug_from_name,
+    taken_slug_errors,
+)
 from models.validation import check, raise_all
 from models.viewer import Viewer
 
@@ -32,7 +38,7 @@ async def create_author(session: AsyncSession, *, data: AuthorCreate) -> Author:
 async def add_author(session: AsyncSession, *, viewer: Viewer, data: dict[str, Any]) -> Author:
     """A new author from an editor's input; the slug comes from the name when not given."""
     given, errors = check(AuthorInput, data)
-    errors += await _slug_errors(session, data)
+    errors += await taken_slug_errors(session, Author, AuthorPatch, data)
     raise_all(errors)
     assert given is not None
     slug = given.slug or await free_slug(session, Author, slug_from_name(given.name, ENTITY))
@@ -50,7 +56,7 @@ async def add_author(session: AsyncSession, *, viewer: Viewer, data: dict[str, A
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise _duplicate(slug) from None
+        raise duplicate_slug(slug) from None
     return author
 
 
@@ -63,7 +69,7 @@ async def update_author(
     if author is None:
         errors.insert(0, NotFound("No author with this ID", field="id"))
     errors += AuthorPatch.nulled_required(data)
-    errors += await _slug_errors(session, data, own_id=id)
+    errors += await taken_slug_errors(session, Author, AuthorPatch, data, own_id=id)
     raise_all(errors)
     assert author is not None and patch is not None
     after = {name: getattr(patch, name) for name in patch.model_fields_set}
@@ -81,35 +87,10 @@ async def update_author(
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise _duplicate(slug) from None
+        raise duplicate_slug(slug) from None
     return author
 
 
 async def delete_author(session: AsyncSession, *, viewer: Viewer, id: int) -> int:
     """Remove the author and its byline entries; its articles stay."""
-    author = await session.get(Author, id)
-    if author is None:
-        raise NotFound("No author with this ID", field="id")
-    await session.delete(author)
-    audit.record(session, viewer, "author.deleted", ENTITY, id, slug=author.slug)
-    await session.commit()
-    return id
-
-
-async def _slug_errors(
-    session: AsyncSession, data: dict[str, Any], own_id: int | None = None
-) -> list[DomainError]:
-    """DUPLICATE for a well-formed slug that is taken, even when other fields are bad.
-
-    A malformed slug is left to the full check, which reports it.
-    """
-    if data.get("slug") is None:
-        return []
-    only, _ = check(AuthorPatch, {"slug": data["slug"]})
-    if only is None or only.slug is None:
-        return []
-    return [_duplicate(only.slug)] if await slug_taken(session, Author, only.slug, own_id) else []
-
-
-def _duplicate(slug: str) -> DomainError:
-    return Duplicate(f"The slug '{slug}' is already used", field="slug")
+    return await delete_named(session, viewer=viewer, model=Author, id=id)

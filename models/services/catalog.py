@@ -5,7 +5,7 @@ implementation serves all three, so their lookups, paging and slugs cannot drift
 """
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -14,7 +14,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.article import Language
 from models.author import Author
 from models.columns import is_storable
+from models.errors import DomainError, Duplicate, NotFound
+from models.inputs import EditorInput
 from models.office import Office
+from models.services import audit
 from models.services.pagination import (
     Ordering,
     OrderKey,
@@ -26,6 +29,8 @@ from models.services.pagination import (
 )
 from models.slugs import slugify
 from models.tag import Tag
+from models.validation import check
+from models.viewer import Viewer
 
 Named = TypeVar("Named", Author, Tag, Office)
 
@@ -105,3 +110,41 @@ async def free_slug(session: AsyncSession, model: type[Named], base: str) -> str
     while f"{base}-{n}" in taken:
         n += 1
     return f"{base}-{n}"
+
+
+def duplicate_slug(slug: str) -> Duplicate:
+    return Duplicate(f"The slug '{slug}' is already used", field="slug")
+
+
+async def taken_slug_errors(
+    session: AsyncSession,
+    model: type[Named],
+    patch: type[EditorInput],
+    data: dict[str, Any],
+    own_id: int | None = None,
+) -> list[DomainError]:
+    """DUPLICATE for a well-formed slug that is taken, even when other fields are bad.
+
+    A malformed slug is left to the full check, which reports it.
+    """
+    if data.get("slug") is None:
+        return []
+    only, _ = check(patch, {"slug": data["slug"]})
+    slug = getattr(only, "slug", None)
+    if slug is None or not await slug_taken(session, model, slug, own_id):
+        return []
+    return [duplicate_slug(slug)]
+
+
+async def delete_named(
+    session: AsyncSession, *, viewer: Viewer, model: type[Named], id: int
+) -> int:
+    """Delete one author, tag or office (its links and children cascade), audited."""
+    row = await session.get(model, id)
+    entity = str(model.__tablename__)
+    if row is None:
+        raise NotFound(f"No {entity} with this ID", field="id")
+    await session.delete(row)
+    audit.record(session, viewer, f"{entity}.deleted", entity, id, slug=row.slug)
+    await session.commit()
+    return id

@@ -41,7 +41,13 @@ from models.office import (
 from models.opening_hours import WEEKDAY_ABBR, DayHours, Interval, Schedule, validate_day
 from models.phones import normalize_phone
 from models.services import audit
-from models.services.catalog import find, free_slug, slug_from_name
+from models.services.catalog import (
+    delete_named,
+    duplicate_slug,
+    free_slug,
+    slug_from_name,
+    slug_taken,
+)
 from models.validation import check, raise_all
 from models.viewer import Viewer
 
@@ -152,8 +158,12 @@ async def add_office(session: AsyncSession, *, viewer: Viewer, data: dict[str, A
     given, errors = check(OfficeInput, data)
     country = given.country if given is not None else _raw_country(data, DEFAULT_COUNTRY)
     errors += _entry_problems(data, country)
-    if given is not None and given.slug is not None and await _slug_taken(session, given.slug):
-        errors.append(_duplicate(given.slug))
+    if (
+        given is not None
+        and given.slug is not None
+        and await slug_taken(session, Office, given.slug)
+    ):
+        errors.append(duplicate_slug(given.slug))
     raise_all(errors)
     assert given is not None
     slug = given.slug or await free_slug(session, Office, slug_from_name(given.name, ENTITY))
@@ -174,7 +184,7 @@ async def add_office(session: AsyncSession, *, viewer: Viewer, data: dict[str, A
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise _duplicate(slug) from None
+        raise duplicate_slug(slug) from None
     return office
 
 
@@ -206,8 +216,8 @@ async def update_office(
     if after.get("website") is not None:
         after["website"] = str(after["website"])
     changed = [name for name, value in after.items() if getattr(office, name) != value]
-    if "slug" in changed and await _slug_taken(session, after["slug"], own_id=id):
-        raise_all([_duplicate(after["slug"])])
+    if "slug" in changed and await slug_taken(session, Office, after["slug"], own_id=id):
+        raise_all([duplicate_slug(after["slug"])])
     country = patch.country or office.country
     replaced = await _replaced_lists(session, office, patch, country)
     if not changed and not replaced:
@@ -229,28 +239,13 @@ async def update_office(
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise _duplicate(office.slug) from None
+        raise duplicate_slug(office.slug) from None
     return office
 
 
 async def delete_office(session: AsyncSession, *, viewer: Viewer, id: int) -> int:
     """Remove the office; its phones, hours and exceptions go with it (cascade)."""
-    office = await session.get(Office, id)
-    if office is None:
-        raise NotFound("No office with this ID", field="id")
-    await session.delete(office)
-    audit.record(session, viewer, "office.deleted", ENTITY, id, slug=office.slug)
-    await session.commit()
-    return id
-
-
-async def _slug_taken(session: AsyncSession, slug: str, own_id: int | None = None) -> bool:
-    other = await find(session, Office, slug=slug)
-    return other is not None and other.id != own_id
-
-
-def _duplicate(slug: str) -> DomainError:
-    return Duplicate(f"The slug '{slug}' is already used", field="slug")
+    return await delete_named(session, viewer=viewer, model=Office, id=id)
 
 
 async def _replaced_lists(

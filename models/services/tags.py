@@ -10,9 +10,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.errors import DomainError, Duplicate, NotFound
+from models.errors import NotFound
 from models.services import audit
-from models.services.catalog import free_slug, slug_from_name, slug_taken
+from models.services.catalog import (
+    delete_named,
+    duplicate_slug,
+    free_slug,
+    slug_from_name,
+    taken_slug_errors,
+)
 from models.tag import Tag, TagCreate, TagInput, TagPatch
 from models.validation import check, raise_all
 from models.viewer import Viewer
@@ -31,7 +37,7 @@ async def create_tag(session: AsyncSession, *, data: TagCreate) -> Tag:
 async def add_tag(session: AsyncSession, *, viewer: Viewer, data: dict[str, Any]) -> Tag:
     """A new tag from an editor's input; the slug comes from the name when not given."""
     given, errors = check(TagInput, data)
-    errors += await _slug_errors(session, data)
+    errors += await taken_slug_errors(session, Tag, TagPatch, data)
     raise_all(errors)
     assert given is not None
     slug = given.slug or await free_slug(session, Tag, slug_from_name(given.name, ENTITY))
@@ -43,7 +49,7 @@ async def add_tag(session: AsyncSession, *, viewer: Viewer, data: dict[str, Any]
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise _duplicate(slug) from None
+        raise duplicate_slug(slug) from None
     return tag
 
 
@@ -59,7 +65,7 @@ async def update_tag(
     if tag is None:
         errors.insert(0, NotFound("No tag with this ID", field="id"))
     errors += TagPatch.nulled_required(data)
-    errors += await _slug_errors(session, data, own_id=id)
+    errors += await taken_slug_errors(session, Tag, TagPatch, data, own_id=id)
     raise_all(errors)
     assert tag is not None and patch is not None
     after = {name: getattr(patch, name) for name in patch.model_fields_set}
@@ -74,35 +80,10 @@ async def update_tag(
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise _duplicate(slug) from None
+        raise duplicate_slug(slug) from None
     return tag
 
 
 async def delete_tag(session: AsyncSession, *, viewer: Viewer, id: int) -> int:
     """Remove the tag and its links to articles; the articles stay."""
-    tag = await session.get(Tag, id)
-    if tag is None:
-        raise NotFound("No tag with this ID", field="id")
-    await session.delete(tag)
-    audit.record(session, viewer, "tag.deleted", ENTITY, id, slug=tag.slug)
-    await session.commit()
-    return id
-
-
-async def _slug_errors(
-    session: AsyncSession, data: dict[str, Any], own_id: int | None = None
-) -> list[DomainError]:
-    """DUPLICATE for a well-formed slug that is taken, even when other fields are bad.
-
-    A malformed slug is left to the full check, which reports it.
-    """
-    if data.get("slug") is None:
-        return []
-    only, _ = check(TagPatch, {"slug": data["slug"]})
-    if only is None or only.slug is None:
-        return []
-    return [_duplicate(only.slug)] if await slug_taken(session, Tag, only.slug, own_id) else []
-
-
-def _duplicate(slug: str) -> DomainError:
-    return Duplicate(f"The slug '{slug}' is already used", field="slug")
+    return await delete_named(session, viewer=viewer, model=Tag, id=id)

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from models import AuditEntry, Author, Role, Tag
 from models.db import SessionMaker
-from models.services import tags as tag_service
+from models.services import catalog
 from models.services.tokens import create_token
 from schema.node import to_global_id
 from tests.factories import make_article, make_author, make_tag
@@ -726,7 +726,7 @@ async def test_a_slug_taken_between_check_and_write_is_still_a_duplicate(
     async def never_taken(*args: Any, **kwargs: Any) -> bool:
         return False
 
-    monkeypatch.setattr(tag_service, "slug_taken", never_taken)
+    monkeypatch.setattr(catalog, "slug_taken", never_taken)
 
     # when
     body = await graphql(client, CREATE_TAG, editor, input={"name": "E", "slug": "economy"})
