@@ -21,3 +21,65 @@ class Settings(BaseSettings):
     )
     graphiql: bool = Field(True, description="Serve GraphiQL to browsers at /graphql.")
     log_level: str = Field("info", description="Python logging level.")
+
+    # --- Limits against hostile traffic (see README "Security"); all on by default. ---
+    introspection: bool = Field(
+        True,
+        description="Allow schema introspection; off in production also turns off "
+        '"Did you mean" suggestions.',
+    )
+    max_query_depth: int = Field(12, ge=1, description="Deepest selection nesting allowed.")
+    max_aliases: int = Field(30, ge=0, description="Most aliases in one document.")
+    max_tokens: int = Field(
+        3000, ge=100, description="Most lexical tokens in one document (checked while parsing)."
+    )
+    max_query_cost: int = Field(
+        5000,
+        ge=1,
+        description="Most cost units per operation: every field costs 1, multiplied by the page "
+        "sizes (first/last, default 20) of the lists it is inside; checked before execution.",
+    )
+    max_batch_size: int = Field(
+        0, ge=0, description="Most operations in one batched request; 0 turns batching off."
+    )
+    max_body_bytes: int = Field(
+        100_000, ge=1024, description="Largest request body accepted; larger ones get 413."
+    )
+    request_timeout_seconds: float = Field(
+        10.0, gt=0, description="Deadline for one request; past it the client gets an error."
+    )
+    statement_timeout_ms: int = Field(
+        5000, ge=0, description="PostgreSQL statement_timeout for every query (0: none)."
+    )
+    max_concurrent_requests: int = Field(
+        64,
+        ge=1,
+        description="GraphQL requests handled at once; more get 503 with Retry-After at once "
+        "instead of queueing.",
+    )
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed to call the API from a browser (JSON list, e.g. '
+        '["https://kopyl.gov.by"]); empty: no cross-origin access.',
+    )
+    persisted_queries: bool = Field(
+        True, description="Automatic persisted queries (sha256 hashes over GET and POST)."
+    )
+    trusted_documents_only: bool = Field(
+        False,
+        description="Anonymous callers may run only documents registered with "
+        "`vestnik documents add`.",
+    )
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="Requests per minute per client address (anonymous); 0: no limit."
+    )
+    editor_rate_limit_per_minute: int = Field(
+        1200, ge=0, description="Requests per minute per API token; 0: no limit."
+    )
+    trust_forwarded_for: bool = Field(
+        False,
+        description="Take the client address from X-Forwarded-For (only behind a proxy you run).",
+    )
+    shutdown_grace_seconds: float = Field(
+        10.0, gt=0, description="How long a stopping server lets running requests finish."
+    )
