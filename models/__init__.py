@@ -14,6 +14,7 @@ from models.article import (
 )
 from models.audit import AuditEntry
 from models.author import Author
+from models.document import PersistedDocument
 from models.office import Office, OfficeException, OfficeHours, OfficePhone, PhoneKind
 from models.revision import ArticleCorrection, ArticleRevision
 from models.tag import Tag
@@ -36,6 +37,7 @@ __all__ = [
     "OfficeException",
     "OfficeHours",
     "OfficePhone",
+    "PersistedDocument",
     "PhoneKind",
     "Role",
     "Tag",

@@ -4,6 +4,8 @@ SQLite (aiosqlite) is the zero-configuration default; PostgreSQL (asyncpg) is
 the production database. Everything dialect-specific about connecting lives here.
 """
 
+import sqlite3
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,18 +14,37 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
+CONNECT_TIMEOUT_SECONDS = 2.0
+POOL_TIMEOUT_SECONDS = 3.0
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine for ``url``, tuned for its dialect."""
+
+def make_engine(
+    url: str,
+    *,
+    statement_timeout_ms: int | None = None,
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+    pool_timeout: float = POOL_TIMEOUT_SECONDS,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """Create the async engine for ``url``, tuned for its dialect.
+
+    Every wait on PostgreSQL is bounded, so an outage becomes a quick error instead of a
+    hung request: opening a connection (``connect_timeout``), waiting for a free one in the
+    pool (``pool_timeout``), and, when given, each statement (``statement_timeout_ms``,
+    PostgreSQL's own ``statement_timeout``; 0 turns it off). SQLite ignores all three.
+    """
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         sa.event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         return engine
+    connect_args: dict[str, Any] = {"timeout": connect_timeout}
+    if statement_timeout_ms is not None:
+        connect_args["server_settings"] = {"statement_timeout": str(statement_timeout_ms)}
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(url, **kwargs)
+    return create_async_engine(url, connect_args=connect_args, pool_timeout=pool_timeout, **kwargs)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -42,3 +63,48 @@ def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+class DatabaseFailure(Enum):
+    """Why a database call failed, when the cause is the database and not the request."""
+
+    UNAVAILABLE = "unavailable"  # down, unreachable, restarting, out of connections
+    TIMEOUT = "timeout"  # a statement ran past statement_timeout
+
+
+# SQLSTATEs that mean "the server is not there for us": connection exceptions (class 08),
+# shutdown or start-up in progress (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+_QUERY_CANCELED = "57014"
+_SQLITE_UNAVAILABLE = ("unable to open database file", "disk I/O error")
+
+
+def database_failure(error: BaseException | None) -> DatabaseFailure | None:
+    """Classify an exception raised by a database call; ``None``: not the database's fault.
+
+    Walks the chain SQLAlchemy builds (``DBAPIError.orig``, ``__cause__``), because the same
+    outage surfaces as a raw ``ConnectionRefusedError`` when a new connection is refused and
+    as an invalidated ``DBAPIError`` around an asyncpg error when a pooled one breaks.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+            return DatabaseFailure.UNAVAILABLE
+        if isinstance(error, sa.exc.TimeoutError | sa.exc.DisconnectionError):
+            return DatabaseFailure.UNAVAILABLE  # no free connection in time / broken one
+        if isinstance(error, OSError):
+            return DatabaseFailure.UNAVAILABLE  # refused, reset, or (TimeoutError) too slow
+        # asyncpg's errors carry the server's SQLSTATE; read it without importing the driver.
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str):
+            if state == _QUERY_CANCELED:
+                return DatabaseFailure.TIMEOUT
+            if state.startswith(_UNAVAILABLE_STATES):
+                return DatabaseFailure.UNAVAILABLE
+        if isinstance(error, sqlite3.OperationalError) and str(error).startswith(
+            _SQLITE_UNAVAILABLE
+        ):
+            return DatabaseFailure.UNAVAILABLE
+        error = getattr(error, "orig", None) or error.__cause__
+    return None

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -27,6 +28,9 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # The app's statement_timeout is for requests; a migration may rewrite a big table.
+            await connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
         await connection.run_sync(run)
 
 

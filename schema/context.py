@@ -1,5 +1,6 @@
 """The typed per-request context every resolver receives."""
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +19,8 @@ class Context:
     viewer: Viewer = ANONYMOUS
     # One instant per request, so every field agrees on what "published by now" means.
     now: datetime = field(default_factory=utcnow)
+    # The id the HTTP layer gave this request (X-Request-ID): masked errors and logs carry it.
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

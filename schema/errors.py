@@ -1,11 +1,13 @@
 """How failures reach a GraphQL client.
 
 Expected failures (``DomainError``) keep their message and gain
-``extensions.code``; everything else is masked to "Internal server error" with a
-request id, and logged in full under that id.
+``extensions.code``; everything else is masked to "Internal server error" with the
+request's id, and logged in full under that id. A database that is down or too slow
+is not a bug: its errors say so (``DATABASE_UNAVAILABLE``, ``TIMEOUT``).
 """
 
 import logging
+import re
 import uuid
 from enum import Enum
 
@@ -13,6 +15,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from models.db import DatabaseFailure, database_failure
 from models.errors import AccessDenied, DomainError, ValidationFailed
 
 logger = logging.getLogger("vestnik.errors")
@@ -72,13 +75,23 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, expected)
 
 
+# What graphql-core's did_you_mean appends to a message: " Did you mean 'a' or 'b'?".
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+
+
 class ErrorPolicy(MaskErrors):
-    def __init__(self) -> None:
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        """``hide_suggestions``: with introspection off, names the caller did not write
+        must not leak through "Did you mean ...?" (Strawberry 0.341 does not pass
+        graphql-core's own ``hide_suggestions`` on, so they are cut here)."""
         super().__init__(should_mask_error=_is_unexpected, error_message="Internal server error")
+        self.hide_suggestions = hide_suggestions
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = super()._process_errors(errors)
         for error in processed:
+            if self.hide_suggestions:
+                error.message = _SUGGESTION.sub("", error.message)
             original = error.original_error
             if isinstance(original, AccessDenied):
                 error.extensions = {**(error.extensions or {}), "code": original.code}
@@ -91,13 +104,38 @@ class ErrorPolicy(MaskErrors):
         return processed
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        request_id = uuid.uuid4().hex
+        # The HTTP layer's id (X-Request-ID), so the client, the header and the log agree.
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", None) or uuid.uuid4().hex
+        masked = super().anonymise_error(error)
+        failure = database_failure(error.original_error)
+        if failure is not None:
+            # The database's fault, not a bug: one log line, and a message the client can act on.
+            logger.warning(
+                "request %s at %s: database %s: %s",
+                request_id,
+                error.path,
+                failure.value,
+                str(error.original_error),  # not the exception: a kept record keeps it alive
+            )
+            message, code = DATABASE_ERRORS[failure]
+            masked.message = message
+            masked.extensions = {"code": code, "requestId": request_id}
+            return masked
         logger.error(
             "unexpected error %s at %s",
             request_id,
             error.path,
             exc_info=error.original_error,
         )
-        masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
         return masked
+
+
+DATABASE_ERRORS = {
+    DatabaseFailure.UNAVAILABLE: (
+        "The database is unavailable; try again shortly",
+        "DATABASE_UNAVAILABLE",
+    ),
+    DatabaseFailure.TIMEOUT: ("The database took too long to answer", "TIMEOUT"),
+}

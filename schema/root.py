@@ -1,12 +1,15 @@
 """The whole schema: every domain's queries merged, plus Relay's ``node``."""
 
 import asyncio
+import logging
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from models.db import database_failure
 from models.errors import AccessDenied, DomainError, InvalidInput
 from schema.articles.mutations import ArticleMutation
 from schema.articles.queries import ArticleQuery
@@ -17,10 +20,12 @@ from schema.authors.queries import AuthorQuery
 from schema.authors.types import AuthorType
 from schema.context import Info
 from schema.errors import ErrorPolicy
+from schema.limits import LIMIT_REFUSALS, QueryLimits, QueryLimitsExtension, batching_config
 from schema.node import Node, from_global_id
 from schema.offices.mutations import OfficeMutation
 from schema.offices.queries import OfficeQuery
 from schema.offices.types import OfficeType
+from schema.persisted import DOCUMENT_REFUSALS, DocumentPolicy, DocumentStore, PersistedDocuments
 from schema.tags.mutations import TagMutation
 from schema.tags.queries import TagQuery
 from schema.tags.types import TagType
@@ -64,6 +69,11 @@ MUTATIONS = (ArticleMutation, AuthorMutation, TagMutation, OfficeMutation, Token
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
 
+REFUSALS = LIMIT_REFUSALS | DOCUMENT_REFUSALS
+
+
+logger = logging.getLogger("vestnik.errors")
+
 
 class VestnikSchema(strawberry.Schema):
     def process_errors(
@@ -71,15 +81,39 @@ class VestnikSchema(strawberry.Schema):
     ) -> None:
         """Log only unexpected errors; a client's bad input is not a server problem."""
         unexpected = [
-            e for e in errors if not isinstance(e.original_error, (DomainError, AccessDenied))
+            e
+            for e in errors
+            if not isinstance(e.original_error, (DomainError, AccessDenied))
+            # Refusing hostile or stale documents is the limits working, not a failure.
+            and (e.extensions or {}).get("code") not in REFUSALS
         ]
+        for error in unexpected:
+            if database_failure(error.original_error) is not None:
+                # An outage: one line per request, not a traceback per field.
+                logger.warning("database unavailable at %s: %s", error.path, error.original_error)
+        unexpected = [e for e in unexpected if database_failure(e.original_error) is None]
         super().process_errors(unexpected, execution_context)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(
+    limits: QueryLimits | None = None, documents: DocumentPolicy | None = None
+) -> strawberry.Schema:
+    """The schema, enforcing ``limits`` and accepting persisted documents per ``documents``.
+
+    Both default to the server's default settings; neither changes the SDL.
+    """
+    limits = limits or QueryLimits()
+    documents = documents or DocumentPolicy()
+    store = DocumentStore()  # one per schema: the server builds one schema per process
     return VestnikSchema(
         query=Query,
         mutation=Mutation,
         types=[ArticleType, AuthorType, TagType, OfficeType],
-        extensions=[ErrorPolicy],
+        extensions=[
+            # First: it turns a persisted request into its query before anything reads it.
+            lambda: PersistedDocuments(store, documents),
+            lambda: QueryLimitsExtension(limits),
+            lambda: ErrorPolicy(hide_suggestions=not limits.introspection),
+        ],
+        config=StrawberryConfig(batching_config=batching_config(limits)),
     )

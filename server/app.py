@@ -8,16 +8,23 @@ from collections.abc import AsyncIterator
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from models.services.seed import load_seed
+from schema.limits import QueryLimits
+from schema.persisted import DocumentPolicy
 from schema.root import build_schema
+from server.errors import internal_error
 from server.graphiql import ASSETS_PATH, VersionedStaticFiles
 from server.graphql import GraphQLView
+from server.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
 from server.settings import Settings
 
 logger = logging.getLogger("vestnik")
@@ -29,7 +36,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     """Build the app; pass ``engine`` to share one the caller owns (tests)."""
     settings = settings or Settings()
     owns_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+    )
     sessionmaker = make_sessionmaker(engine)
 
     @contextlib.asynccontextmanager
@@ -60,8 +69,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         return JSONResponse({"status": "ok"})
 
     graphql = GraphQLView(
-        build_schema(),
+        build_schema(QueryLimits.from_settings(settings), DocumentPolicy.from_settings(settings)),
         sessionmaker=sessionmaker,
+        settings=settings,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
     routes: list[BaseRoute] = [
@@ -71,9 +81,31 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     ]
     if settings.graphiql:
         routes.append(Mount(ASSETS_PATH, VersionedStaticFiles(), name="graphiql-assets"))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = []
+    if settings.cors_allow_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allow_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+                expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+            )
+        )
+    app = VestnikApp(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={Exception: internal_error},
+        lifespan=lifespan,
+    )
     app.state.engine = engine
     return app
+
+
+class VestnikApp(Starlette):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outermost, outside even Starlette's error middleware, so every response has the id.
+        return RequestIdMiddleware(super().build_middleware_stack())
 
 
 def app_from_environment() -> Starlette:

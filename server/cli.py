@@ -1,8 +1,9 @@
-"""The ``vestnik`` command: serve, migrate, seed."""
+"""The ``vestnik`` command: serve, migrate, seed, token, schema, documents."""
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -12,9 +13,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.db import make_engine, make_sessionmaker
 from models.errors import DomainError
 from models.migrate import upgrade
-from models.services import tokens
+from models.services import documents, tokens
 from models.services.seed import load_seed
 from models.viewer import Role
+from schema.export import SCHEMA_FILE, schema_sdl, write_schema
+from schema.limits import QueryLimits
+from schema.persisted import document_problems
+from schema.root import build_schema
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -43,6 +48,10 @@ def serve(
         port=port or settings.port,
         log_level=settings.log_level.lower(),
         lifespan="on",
+        # Typed int, but only handed to asyncio.wait_for, which takes seconds as a float.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,  # type: ignore[arg-type]
+        # The app reads X-Forwarded-For itself, and only with VESTNIK_TRUST_FORWARDED_FOR.
+        proxy_headers=False,
     )
 
 
@@ -113,6 +122,84 @@ def token_revoke(name: Annotated[str, typer.Argument(help="The token's name")]) 
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"token '{name}' revoked")
+
+
+schema_cli = typer.Typer(help="The GraphQL schema as SDL.", no_args_is_help=True)
+cli.add_typer(schema_cli, name="schema")
+
+
+@schema_cli.command("export")
+def schema_export(
+    output: Annotated[
+        Path,
+        typer.Option(help="Where to write it; - for stdout", show_default="schema/schema.graphql"),
+    ] = SCHEMA_FILE,
+) -> None:
+    """Write the schema's SDL (commit schema/schema.graphql after changing the API)."""
+    if str(output) == "-":
+        typer.echo(schema_sdl(), nl=False)
+        return
+    write_schema(output)
+    typer.echo(f"schema written to {output}", err=True)
+
+
+documents_cli = typer.Typer(
+    help="Trusted GraphQL documents: what anonymous callers may run when "
+    "VESTNIK_TRUSTED_DOCUMENTS_ONLY is on.",
+    no_args_is_help=True,
+)
+cli.add_typer(documents_cli, name="documents")
+
+
+@documents_cli.command("add")
+def documents_add(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="GraphQL files; each is stored exactly as written", exists=True),
+    ],
+) -> None:
+    """Check documents against the schema and limits, store them as trusted, print hashes.
+
+    Clients send a document's hash as extensions.persistedQuery.sha256Hash, or its exact text.
+    """
+    limits = QueryLimits.from_settings(Settings())
+    schema = build_schema(limits)
+    bodies = []
+    for path in files:
+        try:
+            body = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            typer.echo(f"error: {path}: {error}", err=True)
+            raise typer.Exit(1) from None
+        problems = document_problems(schema, body, limits)
+        if problems:
+            for problem in problems:
+                typer.echo(f"error: {path}: {problem}", err=True)
+            raise typer.Exit(1)
+        bodies.append(body)
+
+    async def add_all(session: AsyncSession) -> None:
+        for path, body in zip(files, bodies, strict=True):
+            try:
+                document = await documents.add_trusted(session, body=body)
+            except DomainError as error:
+                typer.echo(f"error: {path}: {error.message}", err=True)
+                raise typer.Exit(1) from None
+            typer.echo(document.hash)
+            typer.echo(f"{path}: trusted", err=True)
+
+    asyncio.run(_with_session(add_all))
+
+
+@documents_cli.command("list")
+def documents_list() -> None:
+    """Every trusted document: hash, when it was added, its first line."""
+    rows = asyncio.run(_with_session(documents.list_trusted))
+    if not rows:
+        typer.echo("no trusted documents")
+    for row in rows:
+        first_line = next((line.strip() for line in row.body.splitlines() if line.strip()), "")
+        typer.echo(f"{row.hash}\t{row.created_at:%Y-%m-%d %H:%M}\t{first_line[:60]}")
 
 
 async def _with_session(use_case: Callable[[AsyncSession], Awaitable[T]]) -> T:

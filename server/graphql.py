@@ -1,40 +1,130 @@
-"""The GraphQL HTTP endpoint: request decoding, per-request context, error bodies."""
+"""The GraphQL HTTP endpoint: admission limits, request decoding, per-request context, errors.
 
+A request passes, in order: the rate limit (429), the media type (415: a POST must be
+JSON, so no HTML form or ``fetch`` without preflight can post a mutation), the
+concurrency limit (503 at once rather than a queue), and then, under one deadline (504),
+the body-size limit (413) while the body is read, authentication, and execution.
+Every refusal is a JSON error with a code and the request id.
+"""
+
+import asyncio
+import logging
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.types import QueryParams
 
-from models.db import SessionMaker
+from models.db import DatabaseFailure, SessionMaker, database_failure
 from models.errors import AccessDenied
 from schema.context import Context
+from schema.errors import DATABASE_ERRORS
 from server.auth import authenticate
+from server.errors import error_response, internal_error_response
 from server.graphiql import graphiql_response
+from server.middleware import BodyTooLarge, limit_body, request_id
+from server.ratelimit import RateLimits
+from server.settings import Settings
+
+logger = logging.getLogger("vestnik.http")
+
+# What a client should wait before retrying when the database is down or we are full.
+DATABASE_RETRY_SECONDS = 5
+BUSY_RETRY_SECONDS = 1
+# orjson refuses JSON nested deeper than this (arrays and objects together).
+MAX_JSON_DEPTH = 1024
+
+
+class DeadlineExceeded(Exception):
+    """The request ran past ``request_timeout_seconds`` and was cancelled."""
 
 
 class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, *args: Any, sessionmaker: SessionMaker, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, sessionmaker: SessionMaker, settings: Settings, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.rate_limits = RateLimits(
+            settings.rate_limit_per_minute,
+            settings.editor_rate_limit_per_minute,
+            trust_forwarded_for=settings.trust_forwarded_for,
+        )
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        try:
-            response = await self.run(Request(scope, receive))
-        except HTTPException as error:
-            response = error_response(error.reason, error.status_code)
-        except AccessDenied as error:
-            response = error_response(error.message, 401, code=error.code)
-            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        limited = limit_body(scope, receive, self.settings.max_body_bytes)
+        response = await self.respond(Request(scope, limited))
         await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        """Admit and run the request, or refuse it; raises nothing but cancellation."""
+        rid = request_id(request.scope)
+        if wait := self.rate_limits.check(request):
+            return error_response(rid, "Too many requests; slow down", 429, retry_after=wait)
+        if request.method == "POST" and not _is_json(request):
+            return error_response(rid, "Send GraphQL requests as application/json", 415)
+        if self.in_flight >= self.settings.max_concurrent_requests:
+            message = "The server is busy; try again shortly"
+            return error_response(rid, message, 503, "OVERLOADED", retry_after=BUSY_RETRY_SECONDS)
+        self.in_flight += 1
+        try:
+            return await self.run_before_deadline(request)
+        except HTTPException as error:
+            return error_response(rid, error.reason, error.status_code)
+        except BodyTooLarge:
+            limit = self.settings.max_body_bytes
+            return error_response(rid, f"Request body is larger than {limit} bytes", 413)
+        except DeadlineExceeded:
+            seconds = self.settings.request_timeout_seconds
+            message = f"The request took longer than {seconds:g} s and was stopped"
+            return error_response(rid, message, 504, "TIMEOUT")
+        except AccessDenied as error:
+            self.rate_limits.refused(request)
+            response = error_response(rid, error.message, 401, error.code)
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            return response
+        except ClientDisconnect:
+            return error_response(rid, "The request body was cut off", 400)
+        except Exception as error:
+            return database_error_response(rid, error) or internal_error_response(rid, error)
+        finally:
+            self.in_flight -= 1
+
+    async def run_before_deadline(self, request: Request) -> Response:
+        deadline = asyncio.timeout(self.settings.request_timeout_seconds)
+        try:
+            async with deadline:
+                if request.method == "POST":
+                    await request.body()  # all of it, within the size limit, before any work
+                return await self.run(request)
+        except TimeoutError:
+            if deadline.expired():
+                raise DeadlineExceeded from None
+            raise
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """A result that failed because the database is down is a 503, for retries and probes."""
+        response = super().create_response(response_data, sub_response)
+        results = response_data if isinstance(response_data, list) else [response_data]
+        if "DATABASE_UNAVAILABLE" in _error_codes(results):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+        return response
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Called only when an IDE is enabled; our GraphiQL loads nothing from the internet."""
@@ -44,7 +134,11 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         viewer = await authenticate(request, self.sessionmaker)
-        return Context(sessionmaker=self.sessionmaker, viewer=viewer)
+        if viewer.token_name is not None:
+            self.rate_limits.verified(request)
+        return Context(
+            sessionmaker=self.sessionmaker, viewer=viewer, request_id=request_id(request.scope)
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         """Parse a POST body: a JSON object, or a list of them (a batch); else a 400."""
@@ -80,11 +174,35 @@ def _loads(data: str | bytes, what: str) -> object:
     except orjson.JSONDecodeError as error:
         if "UTF-8" in str(error) or "surrogate" in str(error):
             raise HTTPException(400, f"{what} is not valid UTF-8") from None
+        if "depth limit" in str(error):
+            message = f"{what} is nested too deeply (more than {MAX_JSON_DEPTH} levels)"
+            raise HTTPException(400, message) from None
         raise HTTPException(400, f"{what} is not valid JSON") from None
 
 
-def error_response(message: str, status_code: int, code: str | None = None) -> Response:
-    error: dict[str, Any] = {"message": message}
-    if code is not None:
-        error["extensions"] = {"code": code}
-    return JSONResponse({"errors": [error]}, status_code=status_code)
+def _error_codes(results: list[GraphQLHTTPResponse]) -> set[object]:
+    codes = set()
+    for result in results:
+        for error in result.get("errors") or []:
+            extensions = error.get("extensions") if isinstance(error, dict) else None
+            if isinstance(extensions, dict):
+                codes.add(extensions.get("code"))
+    return codes
+
+
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").partition(";")[0]
+    return media_type.strip().lower() == "application/json"
+
+
+def database_error_response(request_id: str, error: Exception) -> Response | None:
+    """A clean 503 or 504 when the database is down or too slow; None for anything else."""
+    failure = database_failure(error)
+    if failure is None:
+        return None
+    # The message, not the exception: a kept log record would keep its traceback alive.
+    logger.warning("request %s: database %s: %s", request_id, failure.value, str(error))
+    message, code = DATABASE_ERRORS[failure]
+    if failure is DatabaseFailure.TIMEOUT:
+        return error_response(request_id, message, 504, code)
+    return error_response(request_id, message, 503, code, retry_after=DATABASE_RETRY_SECONDS)

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     )
     cors_allow_origins: list[str] = Field(
         default_factory=list,
-        description='Origins allowed to call the API from a browser (JSON list, e.g. '
+        description="Origins allowed to call the API from a browser (JSON list, e.g. "
         '["https://kopyl.gov.by"]); empty: no cross-origin access.',
     )
     persisted_queries: bool = Field(

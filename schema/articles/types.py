@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Self
 
 import strawberry
+from strawberry.scalars import JSON
 
 from models.article import Article
 from models.rendering import reading_time_minutes
@@ -12,6 +13,7 @@ from schema.authors.types import AuthorType
 from schema.context import Info
 from schema.enums import ArticleStatus, Language
 from schema.errors import camel
+from schema.jsonld import news_article
 from schema.node import Node, to_global_id
 from schema.permissions import IsEditor
 from schema.tags.types import TagType
@@ -71,11 +73,13 @@ class ArticleType(Node):
     source_url: str | None
     pk: strawberry.Private[int]
     translation_group: strawberry.Private[str | None]
+    model: strawberry.Private[Article]
 
     @classmethod
     def from_model(cls, article: Article) -> Self:
         assert article.id is not None
         return cls(
+            model=article,
             id=to_global_id("Article", article.id),
             pk=article.id,
             slug=article.slug,
@@ -107,6 +111,13 @@ class ArticleType(Node):
     async def tags(self, info: Info) -> list[TagType]:
         found = await info.context.loaders.tags_of_article.load(self.pk)
         return [TagType.from_model(tag) for tag in found]
+
+    @strawberry.field(
+        description="schema.org NewsArticle as JSON-LD, for a page's structured data."
+    )
+    async def json_ld(self, info: Info) -> JSON:
+        authors = await info.context.loaders.authors_of_article.load(self.pk)
+        return JSON(news_article(self.model, authors))
 
     @strawberry.field(description="Public corrections, oldest first.")
     async def corrections(self, info: Info) -> list[Correction]:

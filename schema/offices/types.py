@@ -5,6 +5,7 @@ from enum import IntEnum
 from typing import Self
 
 import strawberry
+from strawberry.scalars import JSON
 
 from models import opening_hours
 from models.columns import require_aware
@@ -13,6 +14,7 @@ from models.phones import national_format, tel_uri
 from models.services.offices import breaks_from_json, schedule_of
 from schema.context import Info
 from schema.enums import PhoneKind
+from schema.jsonld import government_office
 from schema.node import Node, to_global_id
 
 
@@ -178,6 +180,16 @@ class OfficeType(Node):
     @strawberry.field(description="When the office next opens or closes after `at` (now).")
     async def next_change(self, info: Info, at: datetime | None = None) -> datetime | None:
         return opening_hours.next_change(await self._schedule(info), self._instant(info, at))
+
+    @strawberry.field(
+        description="schema.org GovernmentOffice as JSON-LD, for a page's structured data."
+    )
+    async def json_ld(self, info: Info) -> JSON:
+        loaders = info.context.loaders
+        phones = await loaders.phones.load(self.pk)
+        hours = await loaders.hours.load(self.pk)
+        exceptions = await loaders.exceptions.load(self.pk)
+        return JSON(government_office(self.model, phones, hours, exceptions))
 
     async def _schedule(self, info: Info) -> opening_hours.Schedule:
         loaders = info.context.loaders

@@ -22,13 +22,11 @@ from models.services.tokens import create_token, revoke_token
 from server.app import create_app
 from server.settings import Settings
 from tests.factories import make_article, make_author
+from tests.server.http_errors import http_error
 
 pytestmark = pytest.mark.anyio
 
 NO_STARTUP = Settings(migrate_on_start=False, seed_on_start=False)
-INVALID_TOKEN = {
-    "errors": [{"message": "invalid token", "extensions": {"code": "UNAUTHENTICATED"}}]
-}
 CHALLENGE = 'Bearer error="invalid_token"'
 SECRET_SHAPE = re.compile(r"vst_[A-Za-z0-9_-]{43}")
 COMMAND_TIMEOUT_SECONDS = 60
@@ -59,6 +57,10 @@ async def post(
     return await client.post(
         "/graphql", json={"query": query, "variables": variables}, headers=headers
     )
+
+
+def invalid_token(response: httpx.Response) -> dict[str, object]:
+    return http_error(response, "invalid token", "UNAUTHENTICATED")
 
 
 async def issue(sessionmaker: SessionMaker, name: str = "Desk", role: Role = Role.EDITOR) -> str:
@@ -158,7 +160,7 @@ async def test_a_bad_token_is_refused_never_treated_as_anonymous(client, session
     # then
     for answer in (response, by_get):
         assert answer.status_code == 401
-        assert answer.json() == INVALID_TOKEN
+        assert answer.json() == invalid_token(answer)
         assert answer.headers["www-authenticate"] == CHALLENGE
         assert answer.headers["content-type"] == "application/json"
 
@@ -175,7 +177,7 @@ async def test_a_revoked_token_is_refused(client, sessionmaker):
 
     # then
     assert before.status_code == 200
-    assert (after.status_code, after.json()) == (401, INVALID_TOKEN)
+    assert (after.status_code, after.json()) == (401, invalid_token(after))
     assert after.headers["www-authenticate"] == CHALLENGE
 
 
@@ -323,7 +325,7 @@ async def test_token_revoke_refuses_later_requests(tmp_path, cli_db):
     assert before.status_code == 200
     async with app_on(cli_db) as client:
         after = await post(client, PUBLIC_COUNT, f"Bearer {secret}")
-    assert (after.status_code, after.json()) == (401, INVALID_TOKEN)
+    assert (after.status_code, after.json()) == (401, invalid_token(after))
     assert after.headers["www-authenticate"] == CHALLENGE
     listed = await vestnik(tmp_path, cli_db, "token", "list")
     assert re.fullmatch(

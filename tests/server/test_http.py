@@ -22,6 +22,8 @@ from server.app import create_app
 from server.settings import Settings
 from tests.factories import make_article
 from tests.pgcluster import free_port
+from tests.server.http_errors import http_error
+from tests.sqlite_workers import aiosqlite_workers_stopped
 
 pytestmark = pytest.mark.anyio
 
@@ -123,6 +125,7 @@ async def test_readyz_is_503_when_the_database_is_unreachable(app_client, tmp_pa
     # when
     with anyio.fail_after(3):
         response = await client.get("/readyz")
+    await aiosqlite_workers_stopped()
 
     # then
     assert (response.status_code, response.json()) == (503, {"status": "unavailable"})
@@ -146,7 +149,11 @@ async def test_readyz_is_503_when_the_database_is_unreachable(app_client, tmp_pa
         pytest.param(b'{"query": ', "Request body is not valid JSON", id="truncated"),
         pytest.param(b"{query: 1}", "Request body is not valid JSON", id="unquoted"),
         pytest.param(b"", "Request body is not valid JSON", id="empty"),
-        pytest.param(b"[" * 5000 + b"]" * 5000, "Request body is not valid JSON", id="too-deep"),
+        pytest.param(
+            b"[" * 5000 + b"]" * 5000,
+            "Request body is nested too deeply (more than 1024 levels)",
+            id="too-deep",
+        ),
         pytest.param(b"{}", "No GraphQL query found in the request", id="no-query"),
     ],
 )
@@ -159,19 +166,21 @@ async def test_bad_json_body_is_400_with_a_message(bare_client, body, message):
     # then
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"errors": [{"message": message}]}
+    assert response.json() == http_error(response, message, "BAD_REQUEST")
     assert_nothing_leaks(response)
 
 
-async def test_body_without_json_content_type_is_400(bare_client):
+async def test_body_without_json_content_type_is_415(bare_client):
     # when
     response = await bare_client.post(
         "/graphql", content=b"{ offices { totalCount } }", headers={"content-type": "text/plain"}
     )
 
     # then
-    assert response.status_code == 400
-    assert response.json() == {"errors": [{"message": "Unsupported content type"}]}
+    assert response.status_code == 415
+    assert response.json() == http_error(
+        response, "Send GraphQL requests as application/json", "UNSUPPORTED_MEDIA_TYPE"
+    )
 
 
 async def test_variables_that_are_not_an_object_are_400(bare_client):
@@ -182,7 +191,7 @@ async def test_variables_that_are_not_an_object_are_400(bare_client):
 
     # then
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"message": NOT_AN_OBJECT}]}
+    assert response.json() == http_error(response, NOT_AN_OBJECT, "BAD_REQUEST")
 
 
 # -- GET ------------------------------------------------------------------------------------------
