@@ -24,8 +24,6 @@ from models.services.offices import day_hours
 JsonLd = dict[str, Any]
 
 CONTEXT = "https://schema.org"
-SITE_PUBLISHER = "Vestnik"
-"""The publisher named for our own articles until a setting says whose site this is."""
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 """schema.org ``DayOfWeek`` members, indexed by ISO weekday - 1."""
@@ -42,7 +40,8 @@ def news_article(article: Article, authors: Sequence[Author]) -> JsonLd:
     left without ``author`` rather than crediting someone who did not write it.
 
     ``publisher`` is the source organisation for syndicated content (it published the story we
-    republish, which ``isBasedOn`` links to) and ``SITE_PUBLISHER`` otherwise. ``articleBody``
+    republish, which ``isBasedOn`` links to). For the site's own articles it is left out: the
+    software does not know whose site it is, and naming "Vestnik" would be wrong. ``articleBody``
     is left out: the page already shows the text, and it would repeat the largest field.
     """
     data: JsonLd = {"@context": CONTEXT, "@type": "NewsArticle", "headline": article.title}
@@ -56,7 +55,8 @@ def news_article(article: Article, authors: Sequence[Author]) -> JsonLd:
         data["author"] = [_person(author) for author in authors]
     elif article.source_name:
         data["author"] = [_organization(article.source_name)]
-    data["publisher"] = _organization(article.source_name or SITE_PUBLISHER)
+    if article.source_name:
+        data["publisher"] = _organization(article.source_name)
     if article.source_url:
         data["isBasedOn"] = article.source_url
     return data

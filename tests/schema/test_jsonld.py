@@ -145,7 +145,6 @@ def test_article_with_a_byline():
             {"@type": "Person", "name": "Anna", "image": "https://example.by/anna.jpg"},
             {"@type": "Person", "name": "Ivan"},
         ],
-        "publisher": {"@type": "Organization", "name": "Vestnik"},
     }
     assert_news_article(data)
     assert "@example.by" not in json.dumps(data)
