@@ -29,8 +29,8 @@ from models.article import (
     Language,
 )
 from models.author import Author
-from models.columns import require_aware, utcnow
-from models.errors import Conflict, DomainError, Duplicate, NotFound, Required
+from models.columns import is_storable, require_aware, utcnow
+from models.errors import Conflict, DomainError, Duplicate, InvalidInput, NotFound, Required
 from models.rendering import render_markdown
 from models.revision import ArticleCorrection, ArticleRevision
 from models.services import audit
@@ -258,6 +258,8 @@ async def add_correction(
     note = note.strip()
     if not note:
         raise Required("A correction needs a note", field="note")
+    if not is_storable(note):
+        raise InvalidInput("This text contains characters that cannot be stored", field="note")
     if len(note) > 2000:
         raise DomainError("A note may have at most 2000 characters", field="note", code="TOO_LONG")
     await _get(session, article_id, field="articleId")

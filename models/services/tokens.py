@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.columns import utcnow
+from models.columns import is_storable, utcnow
 from models.errors import AccessDenied, Duplicate, InvalidInput, NotFound
 from models.services import audit
 from models.token import TOKEN_PREFIX, ApiToken, hash_secret, new_secret
@@ -26,6 +26,8 @@ async def create_token(
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("A token name must be 1 to 100 characters", field="name")
+    if not is_storable(name):
+        raise InvalidInput("This text contains characters that cannot be stored", field="name")
     if role is Role.ANONYMOUS:
         raise InvalidInput("A token's role must be editor or admin", field="role")
     secret = new_secret()
@@ -49,7 +51,8 @@ async def list_tokens(session: AsyncSession) -> Sequence[ApiToken]:
 async def revoke_token(
     session: AsyncSession, *, name: str, viewer: Viewer | None = None
 ) -> ApiToken:
-    token = (await session.exec(select(ApiToken).where(col(ApiToken.name) == name))).first()
+    stmt = select(ApiToken).where(col(ApiToken.name) == name)
+    token = (await session.exec(stmt)).first() if is_storable(name) else None
     if token is None:
         raise NotFound(f"No token named '{name}'", field="name")
     if token.revoked_at is None:

@@ -50,7 +50,7 @@ class CreateArticleInput:
             data["author_ids"] = pks_of(self.author_ids, "Author", "author_ids", errors)
         if self.tag_ids:
             data["tag_ids"] = pks_of(self.tag_ids, "Tag", "tag_ids", errors)
-        if self.translation_of:
+        if self.translation_of is not None and self.translation_of is not strawberry.UNSET:
             for original in pks_of([self.translation_of], "Article", "translation_of", errors):
                 data["translation_of"] = original
         return {name: value for name, value in data.items() if value is not None}, errors
