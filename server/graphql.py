@@ -118,9 +118,25 @@ class GraphQLView(GraphQL[Context, None]):
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
-        """A result that failed because the database is down is a 503, for retries and probes."""
-        response = super().create_response(response_data, sub_response)
+        """A result that failed because the database is down is a 503, for retries and probes.
+
+        A client that accepts ``application/graphql-response+json`` (GraphQL over HTTP) gets
+        that media type, and a request error (a document that does not parse or validate, or
+        a refused one: no field ran) comes back without ``data`` and with status 400. Clients
+        asking for ``application/json`` get the traditional 200.
+        """
         results = response_data if isinstance(response_data, list) else [response_data]
+        spec = getattr(sub_response, WANTS_GRAPHQL_RESPONSE, False)
+        request_error = (
+            spec and not isinstance(response_data, list) and _is_request_error(response_data)
+        )
+        if request_error:
+            response_data = {k: v for k, v in response_data.items() if k != "data"}  # type: ignore[assignment,union-attr]
+        response = super().create_response(response_data, sub_response)
+        if spec:
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+            if request_error:
+                response.status_code = 400
         if "DATABASE_UNAVAILABLE" in _error_codes(results):
             response.status_code = 503
             response.headers["Retry-After"] = str(DATABASE_RETRY_SECONDS)
@@ -133,6 +149,8 @@ class GraphQLView(GraphQL[Context, None]):
         return graphiql_response(request.scope.get("root_path", ""))
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        if isinstance(request, Request) and _prefers_graphql_response(request):
+            setattr(response, WANTS_GRAPHQL_RESPONSE, True)
         viewer = await authenticate(request, self.sessionmaker)
         if viewer.token_name is not None:
             self.rate_limits.verified(request)
@@ -178,6 +196,32 @@ def _loads(data: str | bytes, what: str) -> object:
             message = f"{what} is nested too deeply (more than {MAX_JSON_DEPTH} levels)"
             raise HTTPException(400, message) from None
         raise HTTPException(400, f"{what} is not valid JSON") from None
+
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+WANTS_GRAPHQL_RESPONSE = "vestnik_wants_graphql_response"
+
+
+def _prefers_graphql_response(request: Request) -> bool:
+    """The client lists the GraphQL-over-HTTP media type before (or without) plain JSON."""
+    accept = [
+        part.split(";")[0].strip().lower() for part in request.headers.get("accept", "").split(",")
+    ]
+    if GRAPHQL_RESPONSE_JSON not in accept:
+        return False
+    return "application/json" not in accept or accept.index(GRAPHQL_RESPONSE_JSON) < accept.index(
+        "application/json"
+    )
+
+
+def _is_request_error(result: GraphQLHTTPResponse) -> bool:
+    """No field ran: errors, no data, and no error points at a field's path."""
+    errors = result.get("errors") or []
+    return (
+        bool(errors)
+        and result.get("data") is None
+        and not any(isinstance(e, dict) and e.get("path") for e in errors)
+    )
 
 
 def _error_codes(results: list[GraphQLHTTPResponse]) -> set[object]:
