@@ -7,12 +7,8 @@ import strawberry
 
 from models.errors import DomainError
 from schema.enums import Language
+from schema.inputs import provided
 from schema.node import pks_of
-
-
-def provided(**fields: Any) -> dict[str, Any]:
-    """The fields the client actually sent (``null`` included, omitted ones left out)."""
-    return {name: value for name, value in fields.items() if value is not strawberry.UNSET}
 
 
 @strawberry.input

@@ -7,8 +7,8 @@ from typing import Any
 
 import strawberry
 
-from schema.articles.inputs import provided
 from schema.enums import PhoneKind
+from schema.inputs import provided
 from schema.offices.types import Weekday
 
 

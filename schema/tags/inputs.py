@@ -5,7 +5,7 @@ from typing import Any
 
 import strawberry
 
-from schema.articles.inputs import provided
+from schema.inputs import provided
 
 
 @strawberry.input
