@@ -83,3 +83,47 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         10.0, gt=0, description="How long a stopping server lets running requests finish."
     )
+
+    # --- Caching (see README "Caching") ---
+    response_cache: bool = Field(
+        True,
+        description="Keep encoded responses to anonymous queries in memory until content changes.",
+    )
+    response_cache_max_bytes: int = Field(
+        64 * 1024 * 1024, ge=0, description="Most bytes of responses the cache holds per process."
+    )
+    cache_max_age_seconds: int = Field(
+        10, ge=0, description="Cache-Control max-age on anonymous GET responses (CDNs, browsers)."
+    )
+    cache_stale_while_revalidate_seconds: int = Field(
+        60, ge=0, description="Cache-Control stale-while-revalidate on anonymous GET responses."
+    )
+
+    # --- Scale-out (see README "Deployment") ---
+    workers: int = Field(1, ge=1, description="Processes `vestnik serve` starts.")
+    database_replica_urls: list[str] = Field(
+        default_factory=list,
+        description="PostgreSQL streaming replicas for anonymous reads (JSON list of URLs); "
+        "writes and editors' reads stay on the primary.",
+    )
+
+    # --- Operations ---
+    log_format: str = Field(
+        "json", pattern="^(json|text)$", description="Log lines as JSON objects or plain text."
+    )
+    metrics: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
+
+    # --- Webhooks (see README "Webhooks") ---
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long one webhook delivery may take."
+    )
+    webhook_max_attempts: int = Field(
+        6, ge=1, description="Attempts per webhook delivery before it is marked failed."
+    )
+    webhook_retry_base_seconds: float = Field(
+        2.0, gt=0, description="First retry delay; each later retry waits twice as long."
+    )
+    webhook_allow_private_addresses: bool = Field(
+        False,
+        description="Allow webhook URLs on loopback and private networks (intranet receivers).",
+    )
