@@ -14,12 +14,14 @@ from models.article import (
 )
 from models.audit import AuditEntry
 from models.author import Author
+from models.content import ContentState
 from models.document import PersistedDocument
 from models.office import Office, OfficeException, OfficeHours, OfficePhone, PhoneKind
 from models.revision import ArticleCorrection, ArticleRevision
 from models.tag import Tag
 from models.token import ApiToken
 from models.viewer import Role, Viewer
+from models.webhook import DeliveryStatus, Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -32,6 +34,8 @@ __all__ = [
     "ArticleTag",
     "AuditEntry",
     "Author",
+    "ContentState",
+    "DeliveryStatus",
     "Language",
     "Office",
     "OfficeException",
@@ -42,4 +46,6 @@ __all__ = [
     "Role",
     "Tag",
     "Viewer",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -33,7 +33,7 @@ from models.columns import is_storable, require_aware, utcnow
 from models.errors import Conflict, DomainError, Duplicate, InvalidInput, NotFound, Required
 from models.rendering import render_markdown
 from models.revision import ArticleCorrection, ArticleRevision
-from models.services import audit
+from models.services import audit, events
 from models.slugs import slugify
 from models.tag import Tag
 from models.validation import check, raise_all
@@ -67,6 +67,7 @@ async def insert_article(
             changed_fields=list(CONTENT_FIELDS),
         )
     )
+    events.content_changed(session)
     await session.commit()
     return article
 

@@ -6,6 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audit import AuditEntry
+from models.services import events
 from models.services.pagination import (
     Ordering,
     OrderKey,
@@ -34,7 +35,11 @@ def record(
     entity_id: int | None,
     **details: Any,
 ) -> None:
-    """Add an entry to the caller's transaction; it commits (or rolls back) with the change."""
+    """Add an entry to the caller's transaction; it commits (or rolls back) with the change.
+
+    The same change is announced as a content event (``models.services.events``).
+    """
+    events.record(session, action, entity_type, entity_id, **details)
     session.add(
         AuditEntry(
             actor=viewer.token_name,

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.author import Author, AuthorCreate, AuthorInput, AuthorPatch
 from models.columns import utcnow
 from models.errors import NotFound
-from models.services import audit
+from models.services import audit, events
 from models.services.catalog import (
     delete_named,
     duplicate_slug,
@@ -31,6 +31,7 @@ async def create_author(session: AsyncSession, *, data: AuthorCreate) -> Author:
     """Store an author exactly as given (seed content, test data): no checks, no audit."""
     author = Author.model_validate(data)
     session.add(author)
+    events.content_changed(session)
     await session.commit()
     return author
 

@@ -40,7 +40,7 @@ from models.office import (
 )
 from models.opening_hours import WEEKDAY_ABBR, DayHours, Interval, Schedule, validate_day
 from models.phones import normalize_phone
-from models.services import audit
+from models.services import audit, events
 from models.services.catalog import (
     delete_named,
     duplicate_slug,
@@ -149,6 +149,7 @@ async def create_office(
     _write_phones(session, office, phones)
     _write_hours(session, office, weekly or {})
     _write_exceptions(session, office, exceptions)
+    events.content_changed(session)
     await session.commit()
     return office
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.errors import NotFound
-from models.services import audit
+from models.services import audit, events
 from models.services.catalog import (
     delete_named,
     duplicate_slug,
@@ -30,6 +30,7 @@ async def create_tag(session: AsyncSession, *, data: TagCreate) -> Tag:
     """Store a tag exactly as given (seed content, test data): no checks, no audit."""
     tag = Tag.model_validate(data)
     session.add(tag)
+    events.content_changed(session)
     await session.commit()
     return tag
 
