@@ -24,6 +24,7 @@ from schema.root import build_schema
 from server.errors import internal_error
 from server.graphiql import ASSETS_PATH, VersionedStaticFiles
 from server.graphql import GraphQLView
+from server.metrics import METRICS_PATH, Metrics, MetricsMiddleware
 from server.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
 from server.settings import Settings
 
@@ -81,6 +82,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     ]
     if settings.graphiql:
         routes.append(Mount(ASSETS_PATH, VersionedStaticFiles(), name="graphiql-assets"))
+    # Outside the GraphQL view, so never rate limited; see server/metrics.py.
+    metrics = Metrics() if settings.metrics else None
+    if metrics is not None:
+        routes.append(Route(METRICS_PATH, metrics.endpoint, methods=["GET"]))
     middleware = []
     if settings.cors_allow_origins:
         middleware.append(
@@ -99,13 +104,19 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.metrics = metrics
     return app
 
 
 class VestnikApp(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        # Outside Starlette's error middleware too, so its 500s are timed and counted.
+        metrics: Metrics | None = getattr(self.state, "metrics", None)
+        if metrics is not None:
+            stack = MetricsMiddleware(stack, metrics, self.routes)
         # Outermost, outside even Starlette's error middleware, so every response has the id.
-        return RequestIdMiddleware(super().build_middleware_stack())
+        return RequestIdMiddleware(stack)
 
 
 def app_from_environment() -> Starlette:

@@ -1,7 +1,6 @@
 """The ``vestnik`` command: serve, migrate, seed, token, schema, documents."""
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -20,6 +19,8 @@ from schema.export import SCHEMA_FILE, schema_sdl, write_schema
 from schema.limits import QueryLimits
 from schema.persisted import document_problems
 from schema.root import build_schema
+from server.logs import configure_logging
+from server.metrics import multiprocess_directory
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -38,21 +39,23 @@ def serve(
 ) -> None:
     """Run the API server (migrates and seeds an empty database first)."""
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    uvicorn.run(
-        "server.app:app_from_environment",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-        lifespan="on",
-        # Typed int, but only handed to asyncio.wait_for, which takes seconds as a float.
-        timeout_graceful_shutdown=settings.shutdown_grace_seconds,  # type: ignore[arg-type]
-        # The app reads X-Forwarded-For itself, and only with VESTNIK_TRUST_FORWARDED_FOR.
-        proxy_headers=False,
-    )
+    # uvicorn applies the same configuration again in each worker process.
+    log_config = configure_logging(settings)
+    with multiprocess_directory(settings.workers):
+        uvicorn.run(
+            "server.app:app_from_environment",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=settings.workers,
+            log_config=log_config,
+            log_level=settings.log_level.lower(),
+            lifespan="on",
+            # Typed int, but only handed to asyncio.wait_for, which takes seconds as a float.
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,  # type: ignore[arg-type]
+            # The app reads X-Forwarded-For itself, and only with VESTNIK_TRUST_FORWARDED_FOR.
+            proxy_headers=False,
+        )
 
 
 @cli.command()

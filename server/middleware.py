@@ -6,6 +6,7 @@ including Starlette's own 404s and 500s, and must not buffer bodies.
 
 import re
 import uuid
+from contextvars import ContextVar
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id a client or proxy sends is kept only if it cannot smuggle anything into a log line.
 _ACCEPTED_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+# The id of the request this task is handling, for log lines (see server/logs.py).
+current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
 
 
 def request_id(scope: Scope) -> str:
@@ -28,7 +31,9 @@ class RequestIdMiddleware:
     """Give each HTTP request an id and put it on the response as ``X-Request-ID``.
 
     A sane incoming ``X-Request-ID`` (a proxy's) is kept, so one id follows the request
-    through every log; otherwise a new one is made.
+    through every log; otherwise a new one is made. While the request is handled the id is
+    in ``current_request_id``, which puts it on every log line (uvicorn's access line too:
+    it is written from inside ``send``).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -47,7 +52,11 @@ class RequestIdMiddleware:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = value
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = current_request_id.set(value)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_request_id.reset(token)
 
 
 class BodyTooLarge(Exception):

@@ -1,0 +1,223 @@
+"""Prometheus metrics at ``/metrics``: requests, latency, GraphQL errors, response cache.
+
+The HTTP layer only states facts on the ASGI scope; :class:`MetricsMiddleware` turns them
+into samples once the response is sent, so nothing else needs to know about Prometheus:
+
+* ``scope["state"]["vestnik.operation"]``: the GraphQL operation's name ("" when it has
+  none); absent when no operation was read (GraphiQL's page, a refused request);
+* ``scope["state"]["vestnik.error_codes"]``: the ``extensions.code`` of each GraphQL error;
+* the response cache calls ``request.app.state.metrics.count_cache(...)`` (``None`` when
+  ``VESTNIK_METRICS`` is off).
+
+Each app has its own :class:`CollectorRegistry` (tests build many apps in one process).
+Label values come from clients (operation names), so they are bounded: names that are not
+1-64 characters of ``[A-Za-z0-9_]``, and any name past the first ``MAX_LABEL_VALUES``
+distinct ones, count as ``other``.
+
+With several worker processes ``vestnik serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at a
+fresh directory (:func:`multiprocess_directory`); prometheus_client then keeps the values
+in files there and any worker's ``/metrics`` adds up all of them.
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Collection, Iterable, Iterator
+from typing import Literal
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+METRICS_PATH = "/metrics"
+OPERATION = "vestnik.operation"
+ERROR_CODES = "vestnik.error_codes"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+CacheResult = Literal["hit", "miss", "store"]
+CACHE_RESULTS: frozenset[str] = frozenset(("hit", "miss", "store"))
+
+# A GraphQL request whose operation was never read, and one whose operation has no name.
+NO_OPERATION = "-"
+ANONYMOUS = "anonymous"
+OTHER = "other"
+MAX_LABEL_VALUES = 200
+_LABEL = re.compile(r"[A-Za-z0-9_]{1,64}")
+# Seconds; the request deadline defaults to 10 s, so the top bucket is a timed-out request.
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class BoundedLabels:
+    """Label values as given while they are sane and few; ``other`` past that."""
+
+    def __init__(self, limit: int = MAX_LABEL_VALUES) -> None:
+        self.limit = limit
+        self.seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if not _LABEL.fullmatch(value):
+            return OTHER
+        if value not in self.seen:
+            if len(self.seen) >= self.limit:
+                return OTHER
+            self.seen.add(value)
+        return value
+
+
+class Metrics:
+    """This app's metrics; ``render()`` is the body of ``/metrics``."""
+
+    def __init__(self, *, multiprocess: bool | None = None) -> None:
+        if multiprocess is None:
+            multiprocess = bool(os.environ.get(MULTIPROC_ENV))
+        self.registry = CollectorRegistry()
+        # In multiprocess mode the values live in files; a collector reads them all back,
+        # so the metrics themselves must not be registered too (they would count twice).
+        owner = None if multiprocess else self.registry
+        self.requests = Counter(
+            "vestnik_http_requests",
+            "HTTP requests by GraphQL operation (or route) and status.",
+            ["operation", "status"],
+            registry=owner,
+        )
+        self.duration = Histogram(
+            "vestnik_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its response.",
+            ["operation"],
+            buckets=BUCKETS,
+            registry=owner,
+        )
+        self.errors = Counter(
+            "vestnik_graphql_errors",
+            "GraphQL errors by extensions.code.",
+            ["code"],
+            registry=owner,
+        )
+        self.cache = Counter(
+            "vestnik_response_cache",
+            "Response cache lookups (hit, miss) and responses stored (store).",
+            ["result"],
+            registry=owner,
+        )
+        if multiprocess:
+            MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]  # untyped upstream
+        else:
+            ProcessCollector(registry=self.registry)
+        self.operation_label = BoundedLabels()
+        self.code_label = BoundedLabels()
+
+    def observe_request(self, operation: str, status: int, seconds: float) -> None:
+        """One finished request; ``operation`` is a label already (see ``operation_for``)."""
+        self.requests.labels(operation, str(status)).inc()
+        self.duration.labels(operation).observe(seconds)
+
+    def count_errors(self, codes: Iterable[str]) -> None:
+        for code in codes:
+            self.errors.labels(self.code_label(str(code))).inc()
+
+    def count_cache(self, result: CacheResult) -> None:
+        if result not in CACHE_RESULTS:
+            raise ValueError(f"unknown cache result {result!r}")
+        self.cache.labels(result).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    async def endpoint(self, request: Request) -> Response:
+        """``GET /metrics``: counts and timings only, nothing about clients or content."""
+        return Response(self.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    """Time every HTTP request and count it by operation and status (``/metrics`` aside).
+
+    Plain ASGI, outside Starlette's error middleware, so a 500 is counted like any other.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Iterable[BaseRoute]) -> None:
+        self.app = app
+        self.metrics = metrics
+        # The first path segment of each route: the only non-GraphQL labels there can be.
+        self.segments = frozenset(
+            _first_segment(route.path) for route in routes if isinstance(route, Route | Mount)
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == METRICS_PATH:
+            await self.app(scope, receive, send)
+            return
+        state: dict[str, object] = scope.setdefault("state", {})
+        status = 500  # if the app raises before answering, the server sends a 500
+        started = time.perf_counter()
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.observe_request(self.operation_for(scope["path"], state), status, elapsed)
+            codes = state.get(ERROR_CODES)
+            if isinstance(codes, list):
+                self.metrics.count_errors(codes)
+
+    def operation_for(self, path: str, state: dict[str, object]) -> str:
+        """The ``operation`` label: GraphQL operation name, or the route for everything else."""
+        operation = state.get(OPERATION)
+        if isinstance(operation, str):
+            return self.metrics.operation_label(operation) if operation else ANONYMOUS
+        segment = _first_segment(path)
+        if segment == "graphql":
+            return NO_OPERATION
+        return segment.replace("-", "_") if segment in self.segments else OTHER
+
+
+def _first_segment(path: str) -> str:
+    return path.lstrip("/").partition("/")[0]
+
+
+def note_operation(scope: Scope, name: str | None) -> None:
+    """For the GraphQL view: the operation this request runs (None: it has no name)."""
+    scope.setdefault("state", {})[OPERATION] = name or ""
+
+
+def note_error_codes(scope: Scope, codes: Collection[str]) -> None:
+    """For the GraphQL view: the ``extensions.code`` of each error in the response."""
+    scope.setdefault("state", {}).setdefault(ERROR_CODES, []).extend(codes)
+
+
+@contextlib.contextmanager
+def multiprocess_directory(workers: int) -> Iterator[None]:
+    """With several workers, share metrics through a fresh directory for this run.
+
+    Set before the workers start (they inherit the environment and read it when they
+    import prometheus_client); removed when the server stops. A directory the operator set
+    in ``PROMETHEUS_MULTIPROC_DIR`` is used as it is and kept.
+    """
+    if workers <= 1 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="vestnik-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(directory, ignore_errors=True)
