@@ -21,13 +21,29 @@ class Context:
     now: datetime = field(default_factory=utcnow)
     # The id the HTTP layer gave this request (X-Request-ID): masked errors and logs carry it.
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Where anonymous reads go (a streaming replica), when there is one; None: the primary.
+    reader: SessionMaker | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.sessionmaker, self.viewer, self.now)
+        self.loaders = Loaders(self.read_sessionmaker, self.viewer, self.now)
+
+    @property
+    def read_sessionmaker(self) -> SessionMaker:
+        """Anonymous readers may read a replica; editors always read the primary.
+
+        Editors must see their own writes at once, and a replica may lag behind.
+        """
+        if self.reader is not None and not self.viewer.sees_unpublished:
+            return self.reader
+        return self.sessionmaker
 
     def session(self) -> AsyncSession:
-        """A short session for one root resolver; use it as ``async with``."""
+        """A short read session for one root resolver; use it as ``async with``."""
+        return self.read_sessionmaker()
+
+    def primary_session(self) -> AsyncSession:
+        """A session on the primary, for mutations."""
         return self.sessionmaker()
 
 

@@ -20,7 +20,7 @@ async def perform(
 
     ``root`` is the argument that holds the input fields (``None``: they are arguments).
     """
-    async with info.context.session() as session:
+    async with info.context.primary_session() as session:
         try:
             return await use_case(session), []
         except DomainError as error:
