@@ -34,6 +34,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -83,6 +84,9 @@ class Metrics:
     def __init__(self, *, multiprocess: bool | None = None) -> None:
         if multiprocess is None:
             multiprocess = bool(os.environ.get(MULTIPROC_ENV))
+        # No ``*_created`` series: they double the output, and multiprocess mode has none,
+        # so both modes look the same. (A process-wide switch; nothing else here uses it.)
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
         self.registry = CollectorRegistry()
         # In multiprocess mode the values live in files; a collector reads them all back,
         # so the metrics themselves must not be registered too (they would count twice).
