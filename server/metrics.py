@@ -5,7 +5,8 @@ into samples once the response is sent, so nothing else needs to know about Prom
 
 * ``scope["state"]["vestnik.operation"]``: the GraphQL operation's name ("" when it has
   none); absent when no operation was read (GraphiQL's page, a refused request);
-* ``scope["state"]["vestnik.error_codes"]``: the ``extensions.code`` of each GraphQL error;
+* ``scope["state"]["vestnik.error_codes"]``: the ``extensions.code`` of each GraphQL error
+  ("" for an error without one);
 * the response cache calls ``request.app.state.metrics.count_cache(...)`` (``None`` when
   ``VESTNIK_METRICS`` is off).
 
@@ -28,6 +29,8 @@ import time
 from collections.abc import Collection, Iterable, Iterator
 from typing import Literal
 
+from graphql import GraphQLError
+from graphql.language import Lexer, Source, TokenKind
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -54,6 +57,8 @@ CACHE_RESULTS: frozenset[str] = frozenset(("hit", "miss", "store"))
 # A GraphQL request whose operation was never read, and one whose operation has no name.
 NO_OPERATION = "-"
 ANONYMOUS = "anonymous"
+# An error without extensions.code: graphql-core's own (a syntax or validation error).
+NO_CODE = "NO_CODE"
 OTHER = "other"
 MAX_LABEL_VALUES = 200
 _LABEL = re.compile(r"[A-Za-z0-9_]{1,64}")
@@ -130,7 +135,7 @@ class Metrics:
 
     def count_errors(self, codes: Iterable[str]) -> None:
         for code in codes:
-            self.errors.labels(self.code_label(str(code))).inc()
+            self.errors.labels(self.code_label(str(code)) if code else NO_CODE).inc()
 
     def count_cache(self, result: CacheResult) -> None:
         if result not in CACHE_RESULTS:
@@ -197,9 +202,51 @@ def _first_segment(path: str) -> str:
     return path.lstrip("/").partition("/")[0]
 
 
-def note_operation(scope: Scope, name: str | None) -> None:
-    """For the GraphQL view: the operation this request runs (None: it has no name)."""
-    scope.setdefault("state", {})[OPERATION] = name or ""
+def note_operation(scope: Scope, name: str | None, query: str | None = None) -> None:
+    """For the GraphQL view: the operation this request runs (None: it has no name).
+
+    Pass the document as ``query`` so that an operation the client did not name in
+    ``operationName`` is counted under the name the document gives it.
+    """
+    scope.setdefault("state", {})[OPERATION] = operation_name(query, name) or ""
+
+
+def operation_name(query: str | None, given: str | None = None) -> str | None:
+    """The name to count a request under: ``operationName``, else the document's first.
+
+    Scans tokens up to the first operation instead of parsing the whole document again;
+    None for an unnamed operation or a document that does not lex.
+    """
+    if given or not query:
+        return given or None
+    tokens = Lexer(Source(query))
+    braces = parens = 0
+    in_fragment = False
+    try:
+        token = tokens.advance()
+        while token.kind is not TokenKind.EOF:
+            top = braces == 0 and parens == 0
+            if token.kind is TokenKind.BRACE_L:
+                if top and not in_fragment:
+                    return None  # the "{ ... }" shorthand: an anonymous query
+                braces += 1
+            elif token.kind is TokenKind.BRACE_R:
+                braces -= 1
+                in_fragment = in_fragment and not (braces == 0 and parens == 0)
+            elif token.kind is TokenKind.PAREN_L:
+                parens += 1
+            elif token.kind is TokenKind.PAREN_R:
+                parens -= 1
+            elif top and token.kind is TokenKind.NAME and not in_fragment:
+                if token.value == "fragment":
+                    in_fragment = True
+                elif token.value in ("query", "mutation", "subscription"):
+                    following = tokens.advance()
+                    return following.value if following.kind is TokenKind.NAME else None
+            token = tokens.advance()
+    except GraphQLError:
+        return None
+    return None
 
 
 def note_error_codes(scope: Scope, codes: Collection[str]) -> None:

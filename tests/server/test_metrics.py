@@ -23,6 +23,7 @@ from server.metrics import (
     MetricsMiddleware,
     note_error_codes,
     note_operation,
+    operation_name,
 )
 from server.settings import Settings
 
@@ -31,6 +32,8 @@ pytestmark = pytest.mark.anyio
 sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 OFFICES_QUERY = "query Offices { offices { totalCount } }"
+TOO_MANY_QUERY = "{ offices(first: 1000) { totalCount } }"
+NO_SUCH_FIELD_QUERY = "query Typo { officez { totalCount } }"
 SECRET_QUERY = '{ article(slug: "secret-draft-slug-0xdeadbeef") { title } }'
 TOKEN = "vst_not-a-real-token-but-secret-looking"
 
@@ -193,6 +196,50 @@ async def test_cache_results_are_counted(make_client):
 # -- GraphQL operations, through the facts the view leaves on the scope -----------------------
 
 
+@sqlite_only
+async def test_graphql_requests_are_counted_through_the_view(make_client):
+    # given
+    _, client = make_client()
+
+    # when
+    named = await client.post("/graphql", json={"query": OFFICES_QUERY, "operationName": "Offices"})
+    too_many = await client.post("/graphql", json={"query": TOO_MANY_QUERY})
+    typo = await client.post(
+        "/graphql", json={"query": NO_SUCH_FIELD_QUERY, "operationName": "Typo"}
+    )
+    samples = await scrape(client)
+
+    # then
+    assert [r.status_code for r in (named, too_many, typo)] == [200, 200, 200]
+    assert requests_total(samples, "Offices", 200) == 1
+    assert requests_total(samples, "anonymous", 200) == 1
+    assert requests_total(samples, "Typo", 200) == 1
+    errors = {
+        dict(labels)["code"]: value
+        for (name, labels), value in samples.items()
+        if name == "vestnik_graphql_errors_total"
+    }
+    assert errors == {"BAD_USER_INPUT": 1, "NO_CODE": 1}
+
+
+@pytest.mark.parametrize(
+    ("query", "given", "name"),
+    [
+        (OFFICES_QUERY, None, "Offices"),
+        (OFFICES_QUERY, "Chosen", "Chosen"),
+        ("{ offices { totalCount } }", None, None),
+        ("query { offices { totalCount } }", None, None),
+        ("# a comment\nmutation Publish($a: In = {b: 1}) { x }", None, "Publish"),
+        ("fragment F on Office @d(a: {b: 1}) { a { b } } query Q { ...F }", None, "Q"),
+        ("fragment F on Office { a }", None, None),
+        ('query "unterminated', None, None),
+        (None, None, None),
+    ],
+)
+def test_operation_name_is_operation_name_or_the_documents_first(query, given, name):
+    assert operation_name(query, given) == name
+
+
 def graphql_stub(operation: str | None, codes: list[str], status: int = 200) -> ASGIApp:
     """An app whose /graphql answers like the view and states the facts it would."""
 
@@ -221,7 +268,7 @@ async def test_graphql_requests_are_counted_by_operation_name_and_error_code():
     # when
     await run(middleware(graphql_stub("Offices", []), metrics))
     await run(middleware(graphql_stub("Offices", []), metrics))
-    await run(middleware(graphql_stub(None, ["BAD_USER_INPUT", "BAD_USER_INPUT"]), metrics))
+    await run(middleware(graphql_stub(None, ["BAD_USER_INPUT", "BAD_USER_INPUT", ""]), metrics))
     await run(middleware(graphql_stub("Publish", ["FORBIDDEN"]), metrics))
     await run(middleware(graphql_stub("Slow", ["DATABASE_UNAVAILABLE"], 503), metrics))
     samples = parse(metrics.render().decode())
@@ -236,7 +283,7 @@ async def test_graphql_requests_are_counted_by_operation_name_and_error_code():
         for (name, labels), value in samples.items()
         if name == "vestnik_graphql_errors_total"
     }
-    assert errors == {"BAD_USER_INPUT": 2, "FORBIDDEN": 1, "DATABASE_UNAVAILABLE": 1}
+    assert errors == {"BAD_USER_INPUT": 2, "NO_CODE": 1, "FORBIDDEN": 1, "DATABASE_UNAVAILABLE": 1}
 
 
 async def test_operation_names_cannot_grow_the_label_set_without_bound():
