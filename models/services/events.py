@@ -34,6 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.columns import utcnow
 from models.content import STATE_ID, ContentState
 from models.db import CONNECT_TIMEOUT_SECONDS
+from models.services import webhooks
 
 logger = logging.getLogger("vestnik.events")
 
@@ -140,6 +141,8 @@ def _before_commit(session: Session) -> None:
         ContentEvent(**{**asdict(e), "version": version, "database": database}) for e in events
     ]
     session.info[_PENDING] = stamped
+    # The transactional outbox: deliveries commit (or roll back) with the change.
+    webhooks.enqueue(session, stamped)
     if bind.dialect.name == "postgresql":
         for stamped_event in stamped:
             payload = stamped_event.to_json()
