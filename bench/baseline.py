@@ -196,13 +196,19 @@ async def respond(pool: asyncpg.Pool, name: str, variables: dict[str, Any]) -> b
     return _format_phones(text) if name == "offices" else text.encode()
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """No reset query when a connection goes back to the pool: nothing here changes a session."""
+
+
 def create_app(dsn: str, pool_size: int = 10) -> Starlette:
     pool: asyncpg.Pool | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         nonlocal pool
-        pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size)
+        pool = await asyncpg.create_pool(
+            dsn, min_size=pool_size, max_size=pool_size, reset=_keep_session
+        )
         try:
             yield
         finally:

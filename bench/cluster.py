@@ -30,6 +30,8 @@ SETTINGS = {
     "checkpoint_timeout": "'30min'",
     "shared_preload_libraries": "'pg_stat_statements'",
     "pg_stat_statements.track": "top",
+    # Statements that do work, not BEGIN/COMMIT/SET: what "SQL statements per request" counts.
+    "pg_stat_statements.track_utility": "off",
     "pg_stat_statements.max": "5000",
     "log_min_messages": "warning",
 }
@@ -105,14 +107,19 @@ class Cluster:
         )  # fmt: skip
         if result.returncode != 0:
             raise ClusterError(f"initdb failed:\n{result.stdout}{result.stderr}")
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write("\n# Vestnik benchmark cluster (rewritten at each start)\n")
+            conf.write("include_if_exists = 'bench.conf'\n")
+
+    def _write_settings(self) -> None:
         lines = [f"{key} = {value}" for key, value in SETTINGS.items()]
         # The Unix socket in the cluster's directory, never /var/run/postgresql.
         lines.append(f"unix_socket_directories = '{self.root}'")
-        with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write("\n# Vestnik benchmark cluster\n" + "\n".join(lines) + "\n")
+        (self.data / "bench.conf").write_text("\n".join(lines) + "\n")
 
     def start(self) -> None:
         self.ensure()
+        self._write_settings()
         if (self.data / "postmaster.pid").exists():
             self._run(self.bin / "pg_ctl", "stop", "-D", self.data, "-m", "immediate", "-w")
         self.port = free_port()

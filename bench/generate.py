@@ -52,6 +52,8 @@ from models.rendering import render_markdown
 from models.slugs import slugify
 
 SEED = 20261127
+# Bump when the generated rows change: bench/run then generates its cached databases again.
+DATA_VERSION = 1
 AUTHORS = 200
 TAGS = 50
 OFFICES = 30
@@ -444,11 +446,19 @@ async def migrate(url: str) -> None:
         await engine.dispose()
 
 
-async def load(url: str, articles: int, *, seed: int = SEED, quiet: bool = False) -> float:
-    """Migrate and fill an empty database; returns the seconds the load took."""
+async def load(
+    url: str, articles: int, *, seed: int = SEED, quiet: bool = False, streams: int = 2
+) -> float:
+    """Migrate and fill an empty database; returns the seconds the load took.
+
+    Articles go through ``streams`` COPY connections at once (PostgreSQL's tsvector and TOAST
+    work is the bottleneck, one core per stream), each in its own transaction, so the load is
+    not atomic: a failed load leaves a partial database to drop (``bench/run`` does).
+    """
     began = time.perf_counter()
     await migrate(url)
-    connection = await asyncpg.connect(asyncpg_dsn(url))
+    dsn = asyncpg_dsn(url)
+    connection = await asyncpg.connect(dsn)
     try:
         await connection.execute("SET statement_timeout = 0")
         await connection.execute("SET maintenance_work_mem = '512MB'")
@@ -456,32 +466,24 @@ async def load(url: str, articles: int, *, seed: int = SEED, quiet: bool = False
             raise SystemExit("the database already has articles; generate into an empty one")
         generator = Generator(articles, seed)
         data = generator.catalog()
-        async with connection.transaction():
-            indexes = await _drop_secondary_indexes(connection)
-            await connection.copy_records_to_table(
-                "author", records=data.authors, columns=AUTHOR_COLUMNS
+        indexes = await _drop_secondary_indexes(connection)
+        for table, rows, columns in (
+            ("author", data.authors, AUTHOR_COLUMNS),
+            ("tag", data.tags, TAG_COLUMNS),
+            ("office", data.offices, OFFICE_COLUMNS),
+            ("office_phone", data.phones, PHONE_COLUMNS),
+            ("office_hours", data.hours, HOURS_COLUMNS),
+            ("office_exception", data.exceptions, EXCEPTION_COLUMNS),
+        ):
+            await connection.copy_records_to_table(table, records=rows, columns=columns)
+        await _copy_articles(dsn, connection, generator, quiet, streams)
+        for definition in _progress_steps(indexes, "rebuilding indexes", quiet):
+            await connection.execute(definition)
+        for table in SERIAL_TABLES:
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
             )
-            await connection.copy_records_to_table("tag", records=data.tags, columns=TAG_COLUMNS)
-            await connection.copy_records_to_table(
-                "office", records=data.offices, columns=OFFICE_COLUMNS
-            )
-            await connection.copy_records_to_table(
-                "office_phone", records=data.phones, columns=PHONE_COLUMNS
-            )
-            await connection.copy_records_to_table(
-                "office_hours", records=data.hours, columns=HOURS_COLUMNS
-            )
-            await connection.copy_records_to_table(
-                "office_exception", records=data.exceptions, columns=EXCEPTION_COLUMNS
-            )
-            await _copy_articles(connection, generator, quiet)
-            for definition in _progress_steps(indexes, "rebuilding indexes", quiet):
-                await connection.execute(definition)
-            for table in SERIAL_TABLES:
-                await connection.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
-                )
         await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()
@@ -505,28 +507,51 @@ async def _drop_secondary_indexes(connection: asyncpg.Connection) -> list[str]:
     return [row["definition"] for row in rows]
 
 
-async def _copy_articles(connection: asyncpg.Connection, generator: Generator, quiet: bool) -> None:
+async def _copy_articles(
+    dsn: str, connection: asyncpg.Connection, generator: Generator, quiet: bool, streams: int
+) -> None:
+    """Generate articles here while ``streams`` connections COPY chunks of them."""
     bylines: list[tuple[int, int, int]] = []
     tags: list[tuple[int, int]] = []
+    queues: list[asyncio.Queue[list[tuple[Any, ...]] | None]] = [
+        asyncio.Queue(maxsize=2) for _ in range(streams)
+    ]
 
-    async def rows(progress: Progress | None, task: Any) -> AsyncIterator[tuple[Any, ...]]:
+    async def stream(queue: asyncio.Queue[list[tuple[Any, ...]] | None]) -> None:
+        async def records() -> AsyncIterator[tuple[Any, ...]]:
+            while (chunk := await queue.get()) is not None:
+                for row in chunk:
+                    yield row
+
+        copier = await asyncpg.connect(dsn)
+        try:
+            await copier.copy_records_to_table(
+                "article", records=records(), columns=ARTICLE_COLUMNS
+            )
+        finally:
+            await copier.close()
+
+    copies = [asyncio.create_task(stream(queue)) for queue in queues]
+    with _progress(quiet) as progress:
+        task = progress.add_task("articles", total=generator.count) if progress else None
+        chunk: list[tuple[Any, ...]] = []
+        turn = 0
         for row, author_ids, tag_ids in generator.articles():
             id = row[0]
             bylines.extend((id, author, position) for position, author in enumerate(author_ids))
             tags.extend((id, tag) for tag in tag_ids)
-            yield row
-            if id % COPY_CHUNK == 0:
+            chunk.append(row)
+            if len(chunk) == COPY_CHUNK or id == generator.count:
+                await queues[turn % streams].put(chunk)
+                turn, chunk = turn + 1, []
                 if progress is not None:
                     progress.update(task, completed=id)
-                await asyncio.sleep(0)  # let the COPY send what is buffered
-
-    with _progress(quiet) as progress:
-        task = progress.add_task("articles", total=generator.count) if progress else None
-        await connection.copy_records_to_table(
-            "article", records=rows(progress, task), columns=ARTICLE_COLUMNS
-        )
-        if progress is not None:
-            progress.update(task, completed=generator.count)
+                for copy in copies:  # a failed COPY stops the load at once
+                    if copy.done() and (error := copy.exception()) is not None:
+                        raise error
+        for queue in queues:
+            await queue.put(None)
+        await asyncio.gather(*copies)
     await connection.copy_records_to_table(
         "article_author", records=bylines, columns=("article_id", "author_id", "position")
     )

@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -60,6 +61,7 @@ class Options:
     cache_dir: Path
     markdown: Path | None
     note: str
+    source: Path
 
 
 @dataclass
@@ -137,7 +139,7 @@ def wrk_script(paths: Sequence[str], directory: Path) -> Path:
 
 
 class Server:
-    def __init__(self, target: str, dsn: str, url: str, log: Path) -> None:
+    def __init__(self, target: str, dsn: str, url: str, log: Path, source: Path) -> None:
         self.target = target
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -158,7 +160,12 @@ class Server:
                 "VESTNIK_RESPONSE_CACHE": "true" if target == "cached" else "false",
             }
         self.log = log.open("ab")
-        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=self.log)
+        if target != "baseline":
+            # The app from ``source`` (a --commit snapshot or this checkout): ``python -m``
+            # puts the working directory first on sys.path.
+            env["PYTHONPATH"] = str(source)
+        cwd = ROOT if target == "baseline" else source
+        self.process = subprocess.Popen(args, cwd=cwd, env=env, stdout=self.log, stderr=self.log)
         self._wait_ready(log)
 
     def _wait_ready(self, log: Path) -> None:
@@ -246,9 +253,8 @@ def differences(a: Any, b: Any, path: str = "data") -> Iterator[str]:
 
 
 def fingerprint(seed: int) -> str:
-    """Changes when the generator does: cached data is then generated again."""
-    source = (BENCH / "generate.py").read_bytes()
-    return hashlib.sha256(source + str(seed).encode()).hexdigest()[:16]
+    """Names the generated data: a cached database with another one is generated again."""
+    return f"v{generate.DATA_VERSION}-seed{seed}"
 
 
 async def prepare(cluster: Cluster, size: int, cache_dir: Path) -> dict[str, Any]:
@@ -259,6 +265,8 @@ async def prepare(cluster: Cluster, size: int, cache_dir: Path) -> dict[str, Any
     facts: dict[str, Any] = json.loads(marker.read_text()) if marker.exists() else {}
     admin = await asyncpg.connect(cluster.dsn("postgres"))
     try:
+        # The runner reads and resets the statistics from here (see Statements).
+        await admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists or facts.get("fingerprint") != expected:
             marker.unlink(missing_ok=True)
@@ -317,7 +325,7 @@ class Statements:
         asyncio.run(
             self._run(
                 "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database "
-                "WHERE datname = $1), 0)"
+                "WHERE datname = $1), 0)::text"
             )
         )
 
@@ -414,7 +422,9 @@ def run(options: Options) -> tuple[list[Result], dict[int, dict[str, Any]], dict
             with tempfile.TemporaryDirectory(prefix="vestnik-bench-") as tmp:
                 for target in options.targets:
                     log = logs / f"{target}-{size}.log"
-                    server = Server(target, cluster.dsn(database), cluster.url(database), log)
+                    server = Server(
+                        target, cluster.dsn(database), cluster.url(database), log, options.source
+                    )
                     try:
                         run_target(server, size, facts, options, statements, reference,
                                    Path(tmp), results)  # fmt: skip
@@ -637,7 +647,8 @@ def markdown_report(
         "",
         f"- Command: `{command}`",
         f"- Date: {started:%Y-%m-%d %H:%M} UTC",
-        f"- Commit: {git_commit()}",
+        f"- Commit: {git_commit() if options.source == ROOT else options.source.name}"
+        + ("" if options.source == ROOT else " (served from a git archive of it)"),
         *(f"- {key}: {value}" for key, value in machine().items()),
         f"- Load average (1 min) before / after: {load[0]} / {load[1]}",
         f"- wrk: {options.threads} threads, {options.connections} connections, "
@@ -686,7 +697,10 @@ def parse(argv: Sequence[str]) -> Options:
                         help="cluster and generated data, kept between runs")  # fmt: skip
     parser.add_argument("--markdown", type=Path, help="write the results as markdown here")
     parser.add_argument("--note", default="", help="a remark for the markdown report")
+    parser.add_argument("--commit", help="serve the app as of this commit (git archive), "
+                        "not the working tree")  # fmt: skip
     args = parser.parse_args(argv)
+    source = ROOT if args.commit is None else snapshot(args.commit, args.cache_dir)
     return Options(
         sizes=sorted(set(args.articles or [10_000])),
         duration=args.duration,
@@ -699,7 +713,25 @@ def parse(argv: Sequence[str]) -> Options:
         cache_dir=args.cache_dir,
         markdown=args.markdown,
         note=args.note,
+        source=source,
     )
+
+
+def snapshot(revision: str, cache_dir: Path) -> Path:
+    """The tree of ``revision`` in the cache directory, for a server unaffected by edits."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{revision}^{{commit}}"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    target = cache_dir / "src" / sha
+    if not target.exists():
+        partial = target.with_suffix(".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", sha], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive.stdout, check=True)
+        partial.rename(target)
+    return target
 
 
 def main(argv: Sequence[str] | None = None) -> None:
