@@ -297,6 +297,7 @@ def _decode(column: sa.Column[Any], value: Any) -> Any:
     if isinstance(kind, sa.JSON):
         return value
     expected: tuple[type, ...]
+    what: str
     if isinstance(kind, sa.DateTime):
         parsed = datetime.fromisoformat(_text(column, value))
         if parsed.tzinfo is None:
@@ -307,17 +308,17 @@ def _decode(column: sa.Column[Any], value: Any) -> Any:
     if isinstance(kind, sa.Time):
         return time.fromisoformat(_text(column, value))
     if isinstance(kind, sa.Boolean):
-        expected = (bool,)
+        expected, what = (bool,), "true or false"
     elif isinstance(kind, sa.Integer):
-        expected = (int,)
+        expected, what = (int,), "an integer"
     elif isinstance(kind, sa.Float | sa.Numeric):
-        expected = (int, float)
+        expected, what = (int, float), "a number"
     elif isinstance(kind, sa.String):
-        expected = (str,)
+        expected, what = (str,), "a string"
     else:
         return value
     if not isinstance(value, expected) or (bool not in expected and isinstance(value, bool)):
-        raise ValueError(f"{column.name}: {value!r} is not a {expected[0].__name__}")
+        raise ValueError(f"{column.name}: {value!r} is not {what}")
     return value
 
 
