@@ -355,6 +355,8 @@ def wrk(url: str, script: Path, options: Options, seconds: int) -> dict[str, int
 
 
 def measure(server: Server, script: Path, options: Options, statements: Statements) -> Sample:
+    # Requests wrk gave up on may still be running: let them finish before counting anew.
+    time.sleep(1)
     statements.reset()
     result = wrk(server.base + "/", script, options, options.duration)
     calls = statements.count()
@@ -426,14 +428,14 @@ def run(options: Options) -> tuple[list[Result], dict[int, dict[str, Any]], dict
                         target, cluster.dsn(database), cluster.url(database), log, options.source
                     )
                     try:
-                        run_target(server, size, facts, options, statements, reference,
-                                   Path(tmp), results)  # fmt: skip
-                        if target == "uncached":
+                        if target == "uncached":  # before any load: nothing else running
                             for name in ("list_page", "search", "deep"):
                                 if name in options.queries:
                                     checks["page_sizes"][f"{size}/{name}"] = page_size_check(
                                         server, name, facts, statements
                                     )
+                        run_target(server, size, facts, options, statements, reference,
+                                   Path(tmp), results)  # fmt: skip
                     finally:
                         server.stop()
     finally:
