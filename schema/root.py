@@ -26,6 +26,8 @@ from schema.offices.mutations import OfficeMutation
 from schema.offices.queries import OfficeQuery
 from schema.offices.types import OfficeType
 from schema.persisted import DOCUMENT_REFUSALS, DocumentPolicy, DocumentStore, PersistedDocuments
+from schema.subscriptions.context import TRANSPORT_REFUSALS, TransportRules
+from schema.subscriptions.types import Subscription
 from schema.tags.mutations import TagMutation
 from schema.tags.queries import TagQuery
 from schema.tags.types import TagType
@@ -69,7 +71,7 @@ MUTATIONS = (ArticleMutation, AuthorMutation, TagMutation, OfficeMutation, Token
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
 
-REFUSALS = LIMIT_REFUSALS | DOCUMENT_REFUSALS
+REFUSALS = LIMIT_REFUSALS | DOCUMENT_REFUSALS | TRANSPORT_REFUSALS
 
 
 logger = logging.getLogger("vestnik.errors")
@@ -108,11 +110,13 @@ def build_schema(
     return VestnikSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[ArticleType, AuthorType, TagType, OfficeType],
         extensions=[
             # First: it turns a persisted request into its query before anything reads it.
             lambda: PersistedDocuments(store, documents),
             lambda: QueryLimitsExtension(limits),
+            TransportRules,
             lambda: ErrorPolicy(hide_suggestions=not limits.introspection),
         ],
         config=StrawberryConfig(batching_config=batching_config(limits)),

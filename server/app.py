@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from models.db import make_engine, make_sessionmaker
@@ -21,12 +21,14 @@ from models.services.seed import load_seed
 from schema.limits import QueryLimits
 from schema.persisted import DocumentPolicy
 from schema.root import build_schema
+from schema.subscriptions.broker import Broker
 from server.errors import internal_error
 from server.graphiql import ASSETS_PATH, VersionedStaticFiles
 from server.graphql import GraphQLView
 from server.metrics import METRICS_PATH, Metrics, MetricsMiddleware
 from server.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
 from server.settings import Settings
+from server.websocket import SubscriptionView
 
 logger = logging.getLogger("vestnik")
 
@@ -51,7 +53,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 if await load_seed(session):
                     logger.info("empty database: loaded the seed content")
         try:
-            yield
+            # Subscriptions hear of every process's changes (PostgreSQL) or this one's.
+            async with broker.running(engine):
+                yield
         finally:
             if owns_engine:
                 await engine.dispose()
@@ -75,8 +79,15 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         settings=settings,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
+    broker = Broker(sessionmaker)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute(
+            "/graphql",
+            SubscriptionView(
+                graphql.schema, broker=broker, sessionmaker=sessionmaker, settings=settings
+            ),
+        ),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]

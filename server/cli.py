@@ -55,6 +55,9 @@ def serve(
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,  # type: ignore[arg-type]
             # The app reads X-Forwarded-For itself, and only with VESTNIK_TRUST_FORWARDED_FOR.
             proxy_headers=False,
+            # Sans-I/O websockets (no legacy-API deprecation warnings); messages as big as bodies.
+            ws="websockets-sansio",
+            ws_max_size=settings.max_body_bytes,
         )
 
 
