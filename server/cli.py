@@ -24,6 +24,7 @@ from server.metrics import multiprocess_directory
 from server.settings import Settings
 
 T = TypeVar("T")
+WORKER_START_SECONDS = 30
 
 cli = typer.Typer(
     help="Vestnik: a headless content API for news and office contacts.", no_args_is_help=True
@@ -48,6 +49,9 @@ def serve(
             host=host or settings.host,
             port=port or settings.port,
             workers=settings.workers,
+            # A worker that has not answered the supervisor within this many seconds is
+            # killed; importing the app takes longer than uvicorn's 5 s on a busy machine.
+            timeout_worker_healthcheck=WORKER_START_SECONDS,
             log_config=log_config,
             log_level=settings.log_level.lower(),
             lifespan="on",
