@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -367,6 +368,9 @@ def measure(server: Server, script: Path, options: Options, statements: Statemen
         + result["socket_errors"]
         + result["timeouts"]
     )
+    if result["requests"] == 0:
+        # Not one answer in the whole run: every connection's request failed.
+        errors += options.connections
     return Sample(
         rps=result["requests"] / (result["duration_us"] / 1e6),
         p50_ms=result["p50_us"] / 1000,
@@ -497,14 +501,15 @@ def table_rows(results: list[Result], size: int) -> list[list[str]]:
         if r.size != size:
             continue
         x = ratio(results, r)
+        answered = r.median("rps") > 0  # else latencies and per-request counts mean nothing
         rows.append(
             [
                 r.query,
                 r.target,
                 f"{r.median('rps'):.0f}",
-                f"{r.median('p50_ms'):.2f}",
-                f"{r.median('p99_ms'):.2f}",
-                f"{r.median('sql_per_request'):.2f}",
+                f"{r.median('p50_ms'):.2f}" if answered else "—",
+                f"{r.median('p99_ms'):.2f}" if answered else "—",
+                f"{r.median('sql_per_request'):.2f}" if answered else "—",
                 f"{r.median('rss_mb'):.0f}",
                 str(r.errors),
                 "" if x is None else f"{x:.2f}x",
@@ -757,7 +762,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         targets.add_row(*row)
     Console().print(targets)
     if options.markdown is not None:
-        command = " ".join(["bench/run", *argv])
+        command = shlex.join(["bench/run", *argv])
         report = markdown_report(
             options, results, facts, checks, command, started, (load_before, load_after)
         )
