@@ -111,7 +111,9 @@ class Connection:
         """The next ``next``/``error``/``complete`` message of operation ``id``."""
         async with asyncio.timeout(WAIT_SECONDS):
             while not self.received.get(id):
-                message = json.loads(await self.ws.recv())
+                raw = await self.ws.recv()
+                assert isinstance(raw, str), "text frames: browsers' clients parse only those"
+                message = json.loads(raw)
                 self.received.setdefault(message.get("id"), []).append(message)
         return self.received[id].pop(0)
 
@@ -236,6 +238,18 @@ async def test_a_token_in_the_header_works_and_a_wrong_one_is_refused(server):
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+@pytest.mark.parametrize("message", ["not json", "[]", '{"type": "unheard of"}'])
+async def test_a_malformed_message_closes_the_connection_with_4400(server, message):
+    # when
+    async with connected(server) as connection:
+        await connection.ws.send(message)
+        with pytest.raises(ConnectionClosed) as closed:
+            await connection.ws.recv()
+
+    # then
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
 
 
 async def test_pages_on_other_origins_may_not_connect(server):
