@@ -21,6 +21,9 @@ class Context:
     now: datetime = field(default_factory=utcnow)
     # The id the HTTP layer gave this request (X-Request-ID): masked errors and logs carry it.
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # When the answer stops being right without any content change (an office's isOpen);
+    # the response cache and Cache-Control use it. None: not before the next change.
+    expires_at: datetime | None = None
     # Where anonymous reads go (a streaming replica), when there is one; None: the primary.
     reader: SessionMaker | None = None
     loaders: Loaders = field(init=False)
@@ -37,6 +40,11 @@ class Context:
         if self.reader is not None and not self.viewer.sees_unpublished:
             return self.reader
         return self.sessionmaker
+
+    def expire_at(self, when: datetime | None) -> None:
+        """A field's value changes at ``when`` by itself: the whole answer expires then."""
+        if when is not None and (self.expires_at is None or when < self.expires_at):
+            self.expires_at = when
 
     def session(self) -> AsyncSession:
         """A short read session for one root resolver; use it as ``async with``."""

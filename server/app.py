@@ -15,13 +15,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
-from models.db import make_engine, make_sessionmaker
+from models.db import SessionMaker, make_engine, make_sessionmaker
 from models.migrate import upgrade
 from models.services.seed import load_seed
+from models.services.webhook_delivery import WebhookDispatcher
 from schema.limits import QueryLimits
 from schema.persisted import DocumentPolicy
 from schema.root import build_schema
 from schema.subscriptions.broker import Broker
+from server.cache import ResponseCache
 from server.errors import internal_error
 from server.graphiql import ASSETS_PATH, VersionedStaticFiles
 from server.graphql import GraphQLView
@@ -43,6 +45,15 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
     )
     sessionmaker = make_sessionmaker(engine)
+    replicas = [
+        make_engine(url, statement_timeout_ms=settings.statement_timeout_ms)
+        for url in settings.database_replica_urls
+    ]
+    cache = (
+        ResponseCache(engine, sessionmaker, settings.response_cache_max_bytes)
+        if settings.response_cache and settings.response_cache_max_bytes > 0
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -53,10 +64,19 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 if await load_seed(session):
                     logger.info("empty database: loaded the seed content")
         try:
-            # Subscriptions hear of every process's changes (PostgreSQL) or this one's.
-            async with broker.running(engine):
+            async with contextlib.AsyncExitStack() as running:
+                if cache is not None:
+                    await running.enter_async_context(cache.running())
+                # Webhook deliveries are sent in the background, never inside a request.
+                await running.enter_async_context(
+                    webhook_dispatcher(settings, sessionmaker).running()
+                )
+                # Subscriptions hear of every process's changes (PostgreSQL) or this one's.
+                await running.enter_async_context(broker.running(engine))
                 yield
         finally:
+            for replica in replicas:
+                await replica.dispose()
             if owns_engine:
                 await engine.dispose()
 
@@ -73,10 +93,15 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    # Outside the GraphQL view, so never rate limited; see server/metrics.py.
+    metrics = Metrics() if settings.metrics else None
     graphql = GraphQLView(
         build_schema(QueryLimits.from_settings(settings), DocumentPolicy.from_settings(settings)),
         sessionmaker=sessionmaker,
         settings=settings,
+        cache=cache,
+        readers=[make_sessionmaker(replica) for replica in replicas],
+        metrics=metrics,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
     broker = Broker(sessionmaker)
@@ -93,8 +118,6 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     ]
     if settings.graphiql:
         routes.append(Mount(ASSETS_PATH, VersionedStaticFiles(), name="graphiql-assets"))
-    # Outside the GraphQL view, so never rate limited; see server/metrics.py.
-    metrics = Metrics() if settings.metrics else None
     if metrics is not None:
         routes.append(Route(METRICS_PATH, metrics.endpoint, methods=["GET"]))
     middleware = []
@@ -116,6 +139,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     )
     app.state.engine = engine
     app.state.metrics = metrics
+    app.state.cache = cache
     return app
 
 
@@ -128,6 +152,16 @@ class VestnikApp(Starlette):
             stack = MetricsMiddleware(stack, metrics, self.routes)
         # Outermost, outside even Starlette's error middleware, so every response has the id.
         return RequestIdMiddleware(stack)
+
+
+def webhook_dispatcher(settings: Settings, sessionmaker: SessionMaker) -> WebhookDispatcher:
+    return WebhookDispatcher(
+        sessionmaker,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        retry_base_seconds=settings.webhook_retry_base_seconds,
+        allow_private_addresses=settings.webhook_allow_private_addresses,
+    )
 
 
 def app_from_environment() -> Starlette:

@@ -8,7 +8,11 @@ Every refusal is a JSON error with a code and the request id.
 """
 
 import asyncio
+import contextlib
+import itertools
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,16 +22,20 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.types import QueryParams
 
+from models.columns import utcnow
 from models.db import DatabaseFailure, SessionMaker, database_failure
 from models.errors import AccessDenied
+from models.services.events import current_version
 from schema.context import Context
 from schema.errors import DATABASE_ERRORS
 from server.auth import authenticate
+from server.cache import Entry, ResponseCache, cache_key, entity_tag
 from server.errors import error_response, internal_error_response
 from server.graphiql import graphiql_response
+from server.metrics import CacheResult, Metrics, note_error_codes, note_operation
 from server.middleware import BodyTooLarge, limit_body, request_id
 from server.ratelimit import RateLimits
 from server.settings import Settings
@@ -47,11 +55,22 @@ class DeadlineExceeded(Exception):
 
 class GraphQLView(GraphQL[Context, None]):
     def __init__(
-        self, *args: Any, sessionmaker: SessionMaker, settings: Settings, **kwargs: Any
+        self,
+        *args: Any,
+        sessionmaker: SessionMaker,
+        settings: Settings,
+        cache: ResponseCache | None = None,
+        readers: Sequence[SessionMaker] = (),
+        metrics: Metrics | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.sessionmaker = sessionmaker
         self.settings = settings
+        self.cache = cache
+        self.metrics = metrics
+        # Replicas for anonymous reads, taken in turn.
+        self.readers = itertools.cycle(readers) if readers else None
         self.rate_limits = RateLimits(
             settings.rate_limit_per_minute,
             settings.editor_rate_limit_per_minute,
@@ -107,11 +126,125 @@ class GraphQLView(GraphQL[Context, None]):
             async with deadline:
                 if request.method == "POST":
                     await request.body()  # all of it, within the size limit, before any work
-                return await self.run(request)
+                return await self.run_cached(request)
         except TimeoutError:
             if deadline.expired():
                 raise DeadlineExceeded from None
             raise
+
+    async def run_cached(self, request: Request) -> Response:
+        """Answer an anonymous query from the response cache, or run it and maybe keep it.
+
+        Also sets the HTTP caching headers: anonymous GET answers are public with an ETag
+        (``If-None-Match`` gets 304); anything an editor gets is ``private, no-store``.
+        """
+        anonymous = "authorization" not in request.headers
+        reader = next(self.readers) if self.readers is not None and anonymous else None
+        request.state.vestnik_reader = reader
+        key = await self._cache_key(request) if anonymous and self.cache is not None else None
+        version = None
+        if key is not None and self.cache is not None:
+            try:
+                version = await self.cache.current()
+            except Exception as error:  # no cache then; running the query reports the cause
+                logger.warning("response cache unavailable: %s", database_failure(error) or error)
+                version = None
+            if version is not None:
+                entry = self.cache.get(key, version)
+                self._count_cache("hit" if entry else "miss")
+                if entry is not None:
+                    await self._note_operation_of(request)
+                    expires = self.cache.seconds_valid(entry.expires_at)
+                    cached = Response(entry.body, media_type=entry.media_type)
+                    return self._cacheable(request, cached, entry.etag, expires)
+                if reader is not None and not await _reader_has(reader, version):
+                    version = None  # the replica lags: what it answers is not for this version
+        response = await self.run(request)
+        codes = getattr(response, ERROR_CODES_ATTR, None)
+        if codes is not None:
+            note_error_codes(request.scope, codes)
+        if not anonymous:
+            response.headers["Cache-Control"] = "private, no-store"
+            return response
+        clean = codes == [] and response.status_code == 200 and _is_json_response(response)
+        if not clean:
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        body = bytes(response.body)
+        etag = entity_tag(body)
+        context: Context | None = getattr(request.state, "vestnik_context", None)
+        expires_at = context.expires_at if context is not None else None
+        if key is not None and version is not None and self.cache is not None:
+            media_type = response.headers["content-type"]
+            if self.cache.put(key, Entry(body, media_type, etag, version, expires_at)):
+                self._count_cache("store")
+        seconds = (
+            self.cache.seconds_valid(expires_at)
+            if self.cache is not None
+            else _seconds_until(expires_at)
+        )
+        return self._cacheable(request, response, etag, seconds)
+
+    def _cacheable(
+        self, request: Request, response: Response, etag: str, seconds_valid: float | None
+    ) -> Response:
+        """Headers for an anonymous answer without errors; 304 when the client has it."""
+        response.headers["Vary"] = "Accept, Authorization"
+        if request.method != "GET":
+            response.headers["Cache-Control"] = "no-store"  # POST answers are not reusable
+            return response
+        max_age = self.settings.cache_max_age_seconds
+        stale = self.settings.cache_stale_while_revalidate_seconds
+        if seconds_valid is not None:  # never past the moment the answer changes by itself
+            max_age = min(max_age, int(seconds_valid))
+            stale = max(0, min(stale, int(seconds_valid) - max_age))
+        control = f"public, max-age={max_age}"
+        if stale:
+            control += f", stale-while-revalidate={stale}"
+        headers = {"ETag": etag, "Cache-Control": control, "Vary": "Accept, Authorization"}
+        if _matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        response.headers.update(headers)
+        return response
+
+    async def _cache_key(self, request: Request) -> str | None:
+        """The raw request determines an anonymous answer; None when there is no query."""
+        spec = _prefers_graphql_response(request)
+        if request.method == "GET":
+            params = request.query_params
+            if "query" not in params and "extensions" not in params:
+                return None  # GraphiQL's page, or nothing to run
+            material: object = sorted(params.multi_items())
+        else:
+            material = (await request.body()).decode("utf-8", "replace")
+        return cache_key(request.method, material, None, None, spec)
+
+    async def _note_operation_of(self, request: Request) -> None:
+        """The operation a cached answer was for, for metrics."""
+        params: dict[str, object] = {}
+        if request.method == "GET":
+            params = dict(request.query_params)
+        else:
+            with contextlib.suppress(orjson.JSONDecodeError):
+                body = orjson.loads(await request.body())
+                params = body if isinstance(body, dict) else {}
+        name, query = params.get("operationName"), params.get("query")
+        note_operation(
+            request.scope,
+            name if isinstance(name, str) else None,
+            query if isinstance(query, str) else None,
+        )
+
+    def _count_cache(self, result: CacheResult) -> None:
+        if self.metrics is not None:
+            self.metrics.count_cache(result)
+
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        request_data = kwargs.get("request_data")
+        request = kwargs.get("request")
+        if isinstance(request, Request) and isinstance(request_data, GraphQLRequestData):
+            note_operation(request.scope, request_data.operation_name, request_data.query)
+        return await super().execute_operation(*args, **kwargs)
 
     def create_response(
         self,
@@ -137,9 +270,11 @@ class GraphQLView(GraphQL[Context, None]):
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
             if request_error:
                 response.status_code = 400
-        if "DATABASE_UNAVAILABLE" in _error_codes(results):
+        codes = _error_codes(results)
+        if "DATABASE_UNAVAILABLE" in codes:
             response.status_code = 503
             response.headers["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+        setattr(response, ERROR_CODES_ATTR, codes)
         return response
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -154,9 +289,18 @@ class GraphQLView(GraphQL[Context, None]):
         viewer = await authenticate(request, self.sessionmaker)
         if viewer.token_name is not None:
             self.rate_limits.verified(request)
-        return Context(
-            sessionmaker=self.sessionmaker, viewer=viewer, request_id=request_id(request.scope)
+        reader = (
+            getattr(request.state, "vestnik_reader", None) if isinstance(request, Request) else None
         )
+        context = Context(
+            sessionmaker=self.sessionmaker,
+            viewer=viewer,
+            request_id=request_id(request.scope),
+            reader=reader,
+        )
+        if isinstance(request, Request):
+            request.state.vestnik_context = context
+        return context
 
     def decode_json(self, data: str | bytes) -> object:
         """Parse a POST body: a JSON object, or a list of them (a batch); else a 400."""
@@ -224,14 +368,44 @@ def _is_request_error(result: GraphQLHTTPResponse) -> bool:
     )
 
 
-def _error_codes(results: list[GraphQLHTTPResponse]) -> set[object]:
-    codes = set()
+def _error_codes(results: list[GraphQLHTTPResponse]) -> list[str]:
+    """The code of every error in the results ("" for an error without one)."""
+    codes = []
     for result in results:
         for error in result.get("errors") or []:
             extensions = error.get("extensions") if isinstance(error, dict) else None
-            if isinstance(extensions, dict):
-                codes.add(extensions.get("code"))
+            code = extensions.get("code") if isinstance(extensions, dict) else None
+            codes.append(str(code) if code else "")
     return codes
+
+
+# The response attribute where create_response leaves the result's error codes.
+ERROR_CODES_ATTR = "vestnik_error_codes"
+
+
+def _is_json_response(response: Response) -> bool:
+    media_type = response.headers.get("content-type", "").partition(";")[0].strip()
+    return media_type in ("application/json", GRAPHQL_RESPONSE_JSON)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """``If-None-Match`` names this ETag (weak comparison, as RFC 9110 asks for it)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    tags = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
+    return etag in tags
+
+
+def _seconds_until(when: datetime | None) -> float | None:
+    return None if when is None else max(0.0, (when - utcnow()).total_seconds())
+
+
+async def _reader_has(reader: SessionMaker, version: int) -> bool:
+    """The replica has replayed up to ``version`` (so its answers can be cached under it)."""
+    async with reader() as session:
+        return await current_version(session) == version
 
 
 def _is_json(request: Request) -> bool:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.article import Article, ArticleStatus
 from models.columns import utcnow
 from models.content import STATE_ID, ContentState
 from models.db import CONNECT_TIMEOUT_SECONDS
@@ -104,6 +105,15 @@ def record(session: AsyncSession, action: str, entity: str, id: int | None, **de
     pending.append(ContentEvent(action=action, entity=entity, id=id, details=details))
 
 
+async def next_scheduled_publication(session: AsyncSession, now: datetime) -> datetime | None:
+    """When the next scheduled article goes public: content changes then with no commit."""
+    return await session.scalar(
+        sa.select(sa.func.min(col(Article.published_at))).where(
+            col(Article.status) == ArticleStatus.PUBLISHED, col(Article.published_at) > now
+        )
+    )
+
+
 def content_changed(session: AsyncSession) -> None:
     """Bulk or low-level writes (seed, imports): move the version without a named event."""
     record(session, "content.changed", "content", None)
@@ -174,18 +184,22 @@ async def listen(
     on_event: Listener,
     on_gap: Callable[[], Awaitable[None] | None],
     *,
+    on_lost: Callable[[], None] | None = None,
     retry_seconds: float = 1.0,
 ) -> AsyncIterator[None]:
     """Deliver other processes' events from PostgreSQL to ``on_event`` while inside.
 
     While the listening connection is down, notifications are lost; ``on_gap`` is called
-    each time it is (re)established, so callers can drop whatever they may have missed.
+    each time it is (re)established, so callers can drop whatever they may have missed,
+    and ``on_lost`` (if given) when it breaks, so they can stop trusting what they hold.
     On SQLite there are no other writers' notifications: only :data:`local_bus` exists.
     """
     if engine.dialect.name != "postgresql":
         yield
         return
-    task = asyncio.create_task(_listen_forever(engine, on_event, on_gap, retry_seconds))
+    task = asyncio.create_task(
+        _listen_forever(engine, on_event, on_gap, on_lost or (lambda: None), retry_seconds)
+    )
     try:
         yield
     finally:
@@ -198,6 +212,7 @@ async def _listen_forever(
     engine: AsyncEngine,
     on_event: Listener,
     on_gap: Callable[[], Awaitable[None] | None],
+    on_lost: Callable[[], None],
     retry_seconds: float,
 ) -> None:
     database = database_name(engine.url)
@@ -243,5 +258,6 @@ async def _listen_forever(
         except Exception as error:
             logger.warning("content notifications interrupted: %s", error)
         finally:
+            on_lost()
             connection.terminate()
         await asyncio.sleep(retry_seconds)
