@@ -33,6 +33,8 @@ from schema.tags.queries import TagQuery
 from schema.tags.types import TagType
 from schema.tokens.mutations import TokenMutation
 from schema.tokens.queries import TokenQuery
+from schema.webhooks.mutations import WebhookMutation
+from schema.webhooks.queries import WebhookQuery
 
 
 async def resolve_node(info: Info, id: str) -> Node | None:
@@ -65,8 +67,24 @@ class NodeQuery:
         return list(await asyncio.gather(*(resolve_node(info, id) for id in ids)))
 
 
-QUERIES = (NodeQuery, ArticleQuery, AuthorQuery, TagQuery, OfficeQuery, AuditQuery, TokenQuery)
-MUTATIONS = (ArticleMutation, AuthorMutation, TagMutation, OfficeMutation, TokenMutation)
+QUERIES = (
+    NodeQuery,
+    ArticleQuery,
+    AuthorQuery,
+    TagQuery,
+    OfficeQuery,
+    AuditQuery,
+    TokenQuery,
+    WebhookQuery,
+)
+MUTATIONS = (
+    ArticleMutation,
+    AuthorMutation,
+    TagMutation,
+    OfficeMutation,
+    TokenMutation,
+    WebhookMutation,
+)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
