@@ -175,11 +175,15 @@ class OfficeType(Node):
 
     @strawberry.field(description="Open at `at` (now when omitted), in the office's timezone.")
     async def is_open(self, info: Info, at: datetime | None = None) -> bool:
-        return opening_hours.is_open(await self._schedule(info), self._instant(info, at))
+        schedule = await self._schedule(info)
+        self._expires_with(info, schedule, at)
+        return opening_hours.is_open(schedule, self._instant(info, at))
 
     @strawberry.field(description="When the office next opens or closes after `at` (now).")
     async def next_change(self, info: Info, at: datetime | None = None) -> datetime | None:
-        return opening_hours.next_change(await self._schedule(info), self._instant(info, at))
+        schedule = await self._schedule(info)
+        self._expires_with(info, schedule, at)
+        return opening_hours.next_change(schedule, self._instant(info, at))
 
     @strawberry.field(
         description="schema.org GovernmentOffice as JSON-LD, for a page's structured data."
@@ -196,6 +200,12 @@ class OfficeType(Node):
         hours = await loaders.hours.load(self.pk)
         exceptions = await loaders.exceptions.load(self.pk)
         return schedule_of(self.model, hours, exceptions)
+
+    @staticmethod
+    def _expires_with(info: Info, schedule: opening_hours.Schedule, at: datetime | None) -> None:
+        """Asked about "now", the answer changes when the office next opens or closes."""
+        if at is None:
+            info.context.expire_at(opening_hours.next_change(schedule, info.context.now))
 
     @staticmethod
     def _instant(info: Info, at: datetime | None) -> datetime:

@@ -6,7 +6,8 @@ on both databases: SQLite reads the content version per lookup, PostgreSQL is to
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -15,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from models import ArticleStatus
 from models.columns import utcnow
 from models.db import SessionMaker
+from models.office import OfficeCreate
+from models.opening_hours import DayHours
+from models.services.offices import create_office
 from models.services.tokens import create_token
 from models.viewer import Role
 from schema.node import to_global_id
@@ -221,3 +225,30 @@ async def test_with_the_cache_off_http_caching_still_works(
 
     assert second.status_code == 304
     assert count_queries.count > 0  # the query ran again: no response cache
+
+
+async def test_an_answer_about_opening_hours_expires_when_the_office_opens_or_closes(
+    engine: AsyncEngine, sessionmaker: SessionMaker
+) -> None:
+    minsk = ZoneInfo("Europe/Minsk")
+    local = utcnow().astimezone(minsk)
+    closes = (local + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    if closes.date() != local.date():
+        pytest.skip("too close to midnight in Minsk for a same-day closing time")
+    async with sessionmaker() as session:
+        await create_office(
+            session,
+            data=OfficeCreate(slug="desk", name="Desk"),
+            weekly={day: DayHours(time(0, 0), closes.time()) for day in range(1, 8)},
+        )
+    settings = Settings(migrate_on_start=False, seed_on_start=False, cache_max_age_seconds=3600)
+    app = create_app(settings, engine=engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        answer = await client.get(
+            "/graphql", params={"query": "{ offices(first: 5) { nodes { isOpen } } }"}
+        )
+
+    assert answer.json() == {"data": {"offices": {"nodes": [{"isOpen": True}]}}}
+    max_age = int(answer.headers["cache-control"].split("max-age=")[1].split(",")[0])
+    assert max_age <= (closes - local).total_seconds() <= 120
