@@ -8,6 +8,10 @@ processes belong to the ``postgres`` system user; the Debian package creates tha
 server listens on 127.0.0.1 only, and its Unix socket lives in the cluster's own directory so it
 never meets a system cluster's lock files in /var/run/postgresql.
 
+A cluster can also get a streaming replica (``start_replica``: pg_basebackup, then a hot standby
+on its own port), for tests of reads routed to replicas; ``wait_for_replay`` waits until the
+replica has replayed everything the primary wrote.
+
 No pytest import: ``python tests/pgcluster.py`` is a smoke test of the module on its own.
 """
 
@@ -30,6 +34,8 @@ __all__ = ["PostgresCluster", "PostgresClusterError", "find_bindir", "free_port"
 ShutdownMode = Literal["smart", "fast", "immediate"]
 
 _REQUIRED_BINARIES = ("initdb", "pg_ctl", "postgres")
+# psql for the replay checks: no event loop needed, so it works inside async tests too.
+_REPLICA_BINARIES = ("pg_basebackup", "psql")
 _SERVER_SETTINGS = {
     # Durability is worthless for a cluster that lives as long as one test run.
     "fsync": "off",
@@ -38,12 +44,17 @@ _SERVER_SETTINGS = {
     # Several engines with pools, plus uvicorn subprocesses in end-to-end tests.
     "max_connections": "200",
     "listen_addresses": "'127.0.0.1'",
+    # Streaming replicas (start_replica); wal_level=replica and hot_standby=on are defaults.
+    "max_wal_senders": "10",
 }
+# initdb -A trust writes this line already; start_replica makes sure it is there.
+_REPLICATION_HBA = "host replication all 127.0.0.1/32 trust"
 # The Unix socket path ("<dir>/.s.PGSQL.<port>") must fit in sockaddr_un.sun_path.
 _MAX_SOCKET_PATH = 107
 _INITDB_OPTIONS = ("-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions")
 _START_ATTEMPTS = 3
 _LOG_TAIL_LINES = 40
+_REPLAY_POLL_SECONDS = 0.05
 
 
 class PostgresClusterError(RuntimeError):
@@ -189,6 +200,8 @@ class PostgresCluster:
         self._owner = _Owner.for_current_process()
         self._root: Path | None = None
         self._running = False
+        # Set on a replica made by start_replica: the cluster it streams from.
+        self.primary: PostgresCluster | None = None
         self._finalizer: weakref.finalize[[Path, _Owner, Path], PostgresCluster] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -203,18 +216,106 @@ class PostgresCluster:
         )
         try:
             self._initdb()
-            for attempt in range(1, _START_ATTEMPTS + 1):
-                self.port = free_port(self.host)
-                try:
-                    self.start_server()
-                    break
-                except PostgresClusterError as error:
-                    # Someone took the port between free_port() and the bind: pick another.
-                    if attempt == _START_ATTEMPTS or "could not bind" not in str(error):
-                        raise
+            self._start_on_free_port()
         except BaseException:
             self.stop()
             raise
+
+    def start_replica(self, timeout: float = 60) -> "PostgresCluster":
+        """Make a streaming replica of this running cluster and start it on a free port.
+
+        ``pg_basebackup -R -X stream`` copies the data directory and writes the standby
+        settings (``standby.signal``, ``primary_conninfo``); the copy gets a Unix socket
+        directory of its own. The replica is a hot standby: read-only queries, no writes. It
+        answers once it is consistent; call ``wait_for_replay`` before reading what the
+        primary wrote. Stop it with ``stop()`` like any cluster.
+        """
+        root = self._require_root()
+        if not self._running:
+            raise PostgresClusterError("start the primary before making a replica of it")
+        missing = [name for name in _REPLICA_BINARIES if not (self.bindir / name).exists()]
+        if missing:
+            raise PostgresClusterError(f"{', '.join(missing)} not found in {self.bindir}")
+        self._allow_replication(root / "data")
+        replica = PostgresCluster(self.base_dir, bindir=self.bindir)
+        replica.primary = self
+        replica._root = replica._make_root()
+        replica._finalizer = weakref.finalize(
+            replica, _teardown, self.bindir / "pg_ctl", replica._owner, replica._root
+        )
+        try:
+            data = replica._root / "data"
+            basebackup: list[str | Path] = [
+                self.bindir / "pg_basebackup",
+                *("-D", data, "-R", "-X", "stream", "-c", "fast", "--no-sync"),
+                *("-h", self.host, "-p", str(self.port), "-U", "postgres"),
+            ]
+            result = replica._owner.run(basebackup, cwd=replica._root, timeout=timeout)
+            if result.returncode != 0:
+                raise PostgresClusterError(
+                    f"pg_basebackup from {self.host}:{self.port} failed "
+                    f"(exit {result.returncode}):\n{result.stdout}{result.stderr}"
+                )
+            replica.locale = self.locale
+            # The copied postgresql.conf names the primary's socket directory; later lines win.
+            socket_directory = _quote(replica._socket_directory())
+            self._append_settings(
+                data / "postgresql.conf", {"unix_socket_directories": socket_directory}
+            )
+            replica._start_on_free_port()
+        except BaseException:
+            replica.stop()
+            raise
+        return replica
+
+    def wait_for_replay(self, timeout: float = 30) -> None:
+        """On a replica: wait until it has replayed all WAL its primary has written so far.
+
+        Compares the primary's WAL insert position, read once now, with the replica's
+        ``pg_last_wal_replay_lsn()``, so a commit made before the call is visible after it.
+        The insert position, not ``pg_current_wal_lsn()`` (the write position): with
+        ``synchronous_commit=off`` a commit may still sit in WAL buffers, not yet written.
+        """
+        if self.primary is None:
+            raise PostgresClusterError("wait_for_replay is for replicas (made by start_replica)")
+        target = self.primary.sql("SELECT pg_current_wal_insert_lsn()")
+        check = (
+            "SELECT pg_is_in_recovery() AND pg_last_wal_replay_lsn() IS NOT NULL "
+            f"AND pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            # A replica waiting to reconnect to a restarted primary refuses nothing: it answers.
+            if self.sql(check) == "t":
+                return
+            if time.monotonic() >= deadline:
+                replayed = self.sql("SELECT pg_last_wal_replay_lsn()")
+                raise PostgresClusterError(
+                    f"replica on port {self.port} replayed up to {replayed}, not {target}, "
+                    f"within {timeout:g} s\n--- last lines of {self.log_path} ---\n"
+                    f"{self.log_tail()}"
+                )
+            time.sleep(_REPLAY_POLL_SECONDS)
+
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        """Run one statement with psql and return its unaligned, tuples-only output."""
+        self._require_root()
+        result = subprocess.run(
+            [
+                str(self.bindir / "psql"),
+                *("-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"),
+                *("-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", database),
+                *("-c", statement),
+            ],
+            env=_clean_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise PostgresClusterError(f"psql {statement!r} failed: {result.stderr.strip()}")
+        return result.stdout.strip()
 
     def stop(self) -> None:
         """Kill the server and delete the cluster directory. Safe to call twice."""
@@ -223,6 +324,17 @@ class PostgresCluster:
         self._finalizer = None
         self._root = None
         self._running = False
+
+    def _start_on_free_port(self) -> None:
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            self.port = free_port(self.host)
+            try:
+                self.start_server()
+                return
+            except PostgresClusterError as error:
+                # Someone took the port between free_port() and the bind: pick another.
+                if attempt == _START_ATTEMPTS or "could not bind" not in str(error):
+                    raise
 
     def start_server(self) -> None:
         """Start the server (again) on ``self.port``, keeping the data."""
@@ -309,7 +421,8 @@ class PostgresCluster:
         return "\n".join(text.splitlines()[-lines:])
 
     def __enter__(self) -> "PostgresCluster":
-        self.start()
+        if self._root is None:  # a replica from start_replica is running already
+            self.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -371,6 +484,18 @@ class PostgresCluster:
             _SERVER_SETTINGS | {"unix_socket_directories": _quote(self._socket_directory())},
         )
 
+    def _allow_replication(self, data: Path) -> None:
+        """Let replication connections in from 127.0.0.1, if pg_hba.conf does not already."""
+        hba = data / "pg_hba.conf"
+        rules = [line.split() for line in hba.read_text().splitlines()]
+        if _REPLICATION_HBA.split() in rules:
+            return
+        with hba.open("a") as file:  # appending keeps the file's owner (postgres)
+            file.write(f"\n# Vestnik test cluster: streaming replicas\n{_REPLICATION_HBA}\n")
+        result = self._owner.run([self.bindir / "pg_ctl", "reload", "-D", data], cwd=data.parent)
+        if result.returncode != 0:
+            raise PostgresClusterError(f"pg_ctl reload failed:\n{result.stdout}{result.stderr}")
+
     @staticmethod
     def _append_settings(conf: Path, settings: Mapping[str, str]) -> None:
         # Appending keeps the file's owner (postgres); later lines win over initdb's.
@@ -392,4 +517,11 @@ if __name__ == "__main__":
         print(smoke.create_database("vestnik_smoke"))
         smoke.restart()
         print(f"restarted in {time.perf_counter() - started:.2f}s on port {smoke.port}")
+        replicated = time.perf_counter()
+        with smoke.start_replica() as standby:
+            smoke.sql("CREATE TABLE replicated AS SELECT 42 AS answer", "vestnik_smoke")
+            standby.wait_for_replay()
+            answer = standby.sql("SELECT answer FROM replicated", "vestnik_smoke")
+            print(f"replica on port {standby.port} answered {answer} after ", end="")
+            print(f"{time.perf_counter() - replicated:.2f}s")
     print(f"stopped and removed; total {time.perf_counter() - began:.2f}s")
