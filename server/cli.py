@@ -1,4 +1,4 @@
-"""The ``vestnik`` command: serve, migrate, seed, token, schema, documents."""
+"""The ``vestnik`` command: serve, migrate, seed, token, schema, documents, import, export."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -22,6 +22,7 @@ from schema.root import build_schema
 from server.logs import configure_logging
 from server.metrics import multiprocess_directory
 from server.settings import Settings
+from server.transfer import export_command, import_command
 
 T = TypeVar("T")
 WORKER_START_SECONDS = 30
@@ -210,6 +211,11 @@ def documents_list() -> None:
     for row in rows:
         first_line = next((line.strip() for line in row.body.splitlines() if line.strip()), "")
         typer.echo(f"{row.hash}\t{row.created_at:%Y-%m-%d %H:%M}\t{first_line[:60]}")
+
+
+# Feeds and backups: the commands live in server/transfer.py.
+cli.command("import")(import_command)
+cli.command("export")(export_command)
 
 
 async def _with_session(use_case: Callable[[AsyncSession], Awaitable[T]]) -> T:
