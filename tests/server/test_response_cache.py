@@ -7,10 +7,12 @@ on both databases: SQLite reads the content version per lookup, PostgreSQL is to
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import ArticleStatus
@@ -18,14 +20,16 @@ from models.columns import utcnow
 from models.db import SessionMaker
 from models.office import OfficeCreate
 from models.opening_hours import DayHours
+from models.services.article_edits import update_article
 from models.services.offices import create_office
 from models.services.tokens import create_token
-from models.viewer import Role
+from models.viewer import Role, Viewer
 from schema.node import to_global_id
 from server.app import create_app
 from server.settings import Settings
 from tests.conftest import QueryCounter
 from tests.factories import make_article
+from tests.server.running import environment, serving
 
 pytestmark = pytest.mark.anyio
 
@@ -252,3 +256,52 @@ async def test_an_answer_about_opening_hours_expires_when_the_office_opens_or_cl
     assert answer.json() == {"data": {"offices": {"nodes": [{"isOpen": True}]}}}
     max_age = int(answer.headers["cache-control"].split("max-age=")[1].split(",")[0])
     assert max_age <= (closes - local).total_seconds() <= 120
+
+
+async def test_a_change_made_by_another_process_is_seen_at_once(
+    engine: AsyncEngine, sessionmaker: SessionMaker, tmp_path: Path
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("processes share changes through PostgreSQL notifications")
+    article = await make_article(sessionmaker, "Before")
+    env = environment(
+        database_url=engine.url.render_as_string(hide_password=False),
+        migrate_on_start="false",
+        seed_on_start="false",
+        rate_limit_per_minute="0",
+    )
+    with serving(tmp_path, env, tmp_path / "serve.log") as base_url:
+        with httpx.Client(base_url=base_url) as http:
+
+            def read() -> list[str]:
+                answer = http.get("/graphql", params={"query": NEWS})
+                return [node["title"] for node in answer.json()["data"]["articles"]["nodes"]]
+
+            def hits() -> float:
+                families = text_string_to_metric_families(http.get("/metrics").text)
+                return sum(
+                    sample.value
+                    for family in families
+                    if family.name == "vestnik_response_cache"
+                    for sample in family.samples
+                    if sample.labels.get("result") == "hit"
+                )
+
+            # Until the server's notification connection is up, it does not use its cache.
+            for _ in range(100):
+                assert read() == ["Before"]
+                if hits() > 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert hits() > 0
+
+            async with sessionmaker() as session:  # this test process is "another process"
+                await update_article(
+                    session,
+                    viewer=Viewer(role=Role.EDITOR, token_name="desk"),
+                    id=article.id or 0,
+                    expected_version=article.version,
+                    data={"title": "After"},
+                )
+
+            assert read() == ["After"]
