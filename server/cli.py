@@ -1,6 +1,7 @@
 """The ``vestnik`` command: serve, migrate, seed, token, schema, documents, import, export."""
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -38,11 +39,23 @@ def serve(
         str | None, typer.Option(help="Bind address [default: VESTNIK_HOST or 127.0.0.1]")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: VESTNIK_PORT or 8000]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes [default: VESTNIK_WORKERS or 1]"),
+    ] = None,
 ) -> None:
     """Run the API server (migrates and seeds an empty database first)."""
+    if workers is not None:
+        os.environ["VESTNIK_WORKERS"] = str(workers)
     settings = Settings()
     # uvicorn applies the same configuration again in each worker process.
     log_config = configure_logging(settings)
+    if settings.workers > 1 and (settings.migrate_on_start or settings.seed_on_start):
+        # Once, here, rather than in every worker at the same time; the workers read the
+        # environment, so they skip it.
+        asyncio.run(_start_once(settings))
+        os.environ["VESTNIK_MIGRATE_ON_START"] = "false"
+        os.environ["VESTNIK_SEED_ON_START"] = "false"
     with multiprocess_directory(settings.workers):
         uvicorn.run(
             "server.app:app_from_environment",
@@ -78,6 +91,19 @@ def seed() -> None:
     """Apply migrations, then load the seed content if the database is empty."""
     loaded = asyncio.run(_migrate(seed=True))
     typer.echo("seed content loaded" if loaded else "database not empty: seed skipped")
+
+
+async def _start_once(settings: Settings) -> None:
+    """What each server does on start, done by the parent of several workers instead."""
+    engine = make_engine(settings.database_url)
+    try:
+        if settings.migrate_on_start:
+            await upgrade(engine)
+        if settings.seed_on_start:
+            async with make_sessionmaker(engine)() as session:
+                await load_seed(session)
+    finally:
+        await engine.dispose()
 
 
 async def _migrate(*, seed: bool) -> bool:

@@ -210,3 +210,27 @@ def test_serve_on_postgresql(postgres_url, tmp_path):
     assert body == SEED_PAYLOAD
     assert asyncio.run(_office_slugs(postgres_url)) == [OFFICE.slug]
     assert not (site / "vestnik.db").exists()
+
+
+def test_serve_with_several_workers_migrates_and_seeds_once(tmp_path):
+    # given: a fresh database and two workers
+    database = tmp_path / "workers.db"
+    env = environment(database_url=f"sqlite+aiosqlite:///{database}", workers="2")
+    log = tmp_path / "serve.log"
+
+    # when
+    with serving(tmp_path, env, log) as base_url:
+        answers = [
+            httpx.get(f"{base_url}/graphql", params={"query": "{ offices { nodes { slug } } }"})
+            for _ in range(4)
+        ]
+
+    # then: the parent migrated and seeded before the workers started
+    text = log.read_text()
+    assert text.count("Running upgrade  -> 0001") == 1, text
+    assert text.count("Started server process") == 2, text
+    assert {answer.json()["data"]["offices"]["nodes"][0]["slug"] for answer in answers} == {
+        OFFICE.slug
+    }
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM office").fetchone() == (1,)
