@@ -233,7 +233,7 @@ class Broker:
         else:
             async with self._sessionmaker() as session:
                 [found] = await articles.articles_by_ids(
-                    session, viewer=ANONYMOUS, now=utcnow(), ids=[event.id], columns=frozenset()
+                    session, viewer=ANONYMOUS, now=utcnow(), ids=[event.id]
                 )
             public_after = found is not None
         was_public = event.details.get("was_public")
