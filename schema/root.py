@@ -106,6 +106,12 @@ class VestnikSchema(strawberry.Schema):
             if not isinstance(e.original_error, (DomainError, AccessDenied))
             # Refusing hostile or stale documents is the limits working, not a failure.
             and (e.extensions or {}).get("code") not in REFUSALS
+            # No resolver ran: a document or variables that do not parse or validate, which
+            # the client is told about (a variable's own error is a GraphQLError too).
+            and not (
+                e.path is None
+                and (e.original_error is None or isinstance(e.original_error, GraphQLError))
+            )
         ]
         for error in unexpected:
             if database_failure(error.original_error) is not None:
