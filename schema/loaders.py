@@ -25,13 +25,17 @@ from models import (
 from models.db import SessionMaker
 from models.revision import ArticleCorrection, ArticleRevision
 from models.services import articles, catalog, offices
+from models.services.articles import ArticleRead, Related
 from models.services.pagination import Page, PageArgs
 from models.viewer import Viewer
+from schema.articles.selection import ArticleSelection
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-ParentPage = tuple[int, PageArgs]
+ParentPage = tuple[int, PageArgs, ArticleSelection]
+"""A parent's id, the page asked of its articles, and what is selected of each article."""
+PageWithRelated = tuple[Page[ArticleRead], Related]
 
 
 class Loaders:
@@ -39,7 +43,7 @@ class Loaders:
         self._sessionmaker = sessionmaker
         self._viewer = viewer
         self._now = now
-        self.article: DataLoader[int, Article | None] = self._loader(
+        self.article: DataLoader[int, ArticleRead | None] = self._loader(
             lambda s, ids: articles.articles_by_ids(s, ids=ids, viewer=viewer, now=now)
         )
         self.author: DataLoader[int, Author | None] = self._loader(
@@ -101,16 +105,20 @@ class Loaders:
 
     def _pages_loader(
         self, link: type[ArticleAuthor] | type[ArticleTag]
-    ) -> Callable[[list[ParentPage]], Awaitable[list[Page[Article]]]]:
-        """Pages of each parent's articles; one query per distinct page request."""
+    ) -> Callable[[list[ParentPage]], Awaitable[list[PageWithRelated]]]:
+        """Pages of each parent's articles, with the selected columns and related rows.
 
-        async def load(keys: list[ParentPage]) -> list[Page[Article]]:
-            by_args: dict[PageArgs, list[int]] = defaultdict(list)
-            for parent_id, args in keys:
-                by_args[args].append(parent_id)
-            pages: dict[ParentPage, Page[Article]] = {}
+        One query per distinct page request and selection (in practice one: every author
+        of a list asks the same), plus one per related kind for all of its pages together.
+        """
+
+        async def load(keys: list[ParentPage]) -> list[PageWithRelated]:
+            by_request: dict[tuple[PageArgs, ArticleSelection], list[int]] = defaultdict(list)
+            for parent_id, args, selection in keys:
+                by_request[args, selection].append(parent_id)
+            pages: dict[ParentPage, PageWithRelated] = {}
             async with self._sessionmaker() as session:
-                for args, parent_ids in by_args.items():
+                for (args, selection), parent_ids in by_request.items():
                     found = await articles.articles_of_parents(
                         session,
                         viewer=self._viewer,
@@ -118,8 +126,16 @@ class Loaders:
                         link=link,
                         parent_ids=parent_ids,
                         page=args,
+                        columns=selection.columns,
                     )
-                    pages.update(zip(((p, args) for p in parent_ids), found, strict=True))
+                    related = await articles.related_of_articles(
+                        session,
+                        article_ids=articles.ids_of(item for page in found for item in page.items),
+                        authors=selection.authors,
+                        tags=selection.tags,
+                    )
+                    for parent_id, page in zip(parent_ids, found, strict=True):
+                        pages[parent_id, args, selection] = (page, related)
             return [pages[key] for key in keys]
 
         return load

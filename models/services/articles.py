@@ -2,16 +2,22 @@
 
 Every query that can return an article goes through ``visible_to`` so that the
 public never sees a draft, an archived article or one scheduled for later.
+
+Reads may name the columns they need (``columns``, plain column names): then they
+select just those, plus the primary key and the ordering's keys, as lightweight rows
+read by attribute (``row.title``), so a list page never reads ``body`` and builds no
+ORM objects. Without ``columns`` they return whole ``Article`` objects.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, cast, overload
 
 import sqlalchemy as sa
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -67,6 +73,39 @@ ORDERINGS = {
         "ud", (OrderKey("updated_at", col(Article.updated_at), True, "datetime"), _ID_DESC)
     ),
 }
+
+
+ARTICLE_COLUMNS: frozenset[str] = frozenset(Article.__table__.columns.keys())  # type: ignore[attr-defined]  # SQLModel declares __table__ loosely
+_ARTICLE_TABLE: sa.Table = Article.__table__  # type: ignore[attr-defined]
+
+ArticleRow = sa.Row[Any]
+"""Some columns of one article, by attribute name; what a read with ``columns`` returns."""
+ArticleRead = Article | ArticleRow
+
+
+def _article_select(columns: frozenset[str] | None, *keys: str) -> Select[Any]:
+    """``SELECT article`` (whole objects), or just ``columns`` + the primary key + ``keys``."""
+    if columns is None:
+        return select(Article)
+    names = columns | {"id", *keys}
+    unknown = names - ARTICLE_COLUMNS
+    if unknown:
+        raise ValueError(f"not article columns: {sorted(unknown)}")
+    # Table order, so equal column sets make equal statements (SQLAlchemy caches them).
+    return sa.select(*(column for column in _ARTICLE_TABLE.columns if column.key in names))
+
+
+async def _read(session: AsyncSession, stmt: Select[Any]) -> Sequence[Any]:
+    """The rows of an ``_article_select`` statement: ``Article`` objects or plain rows."""
+    # sqlmodel's overloads tell the two kinds apart by static type; this one is either.
+    result = await session.exec(stmt)  # type: ignore[call-overload]
+    rows: Sequence[Any] = result.all()
+    return rows
+
+
+def _ordering_keys(ordering: Ordering) -> tuple[str, ...]:
+    """The attributes a cursor is made of: every read that pages must select them."""
+    return tuple(key.attr for key in ordering.keys)
 
 
 @dataclass(frozen=True)
@@ -149,6 +188,7 @@ def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+@overload
 async def get_article(
     session: AsyncSession,
     *,
@@ -157,28 +197,85 @@ async def get_article(
     id: int | None = None,
     slug: str | None = None,
     language: Language | None = None,
-) -> Article | None:
+    columns: None = None,
+) -> Article | None: ...
+
+
+@overload
+async def get_article(
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    now: datetime,
+    id: int | None = None,
+    slug: str | None = None,
+    language: Language | None = None,
+    columns: frozenset[str],
+) -> ArticleRow | None: ...
+
+
+async def get_article(
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    now: datetime,
+    id: int | None = None,
+    slug: str | None = None,
+    language: Language | None = None,
+    columns: frozenset[str] | None = None,
+) -> ArticleRead | None:
     """By ID, or by slug (and language); a slug the article was renamed from still finds it."""
     if slug is not None and not is_storable(slug):
         return None
-    stmt = select(Article).where(visible_to(viewer, now))
+    stmt = _article_select(columns).where(visible_to(viewer, now))
     if id is not None:
         stmt = stmt.where(col(Article.id) == id)
     if language is not None:
         stmt = stmt.where(col(Article.language) == language.value)
     if slug is None:
-        return (await session.exec(stmt.limit(1))).first()
-    current = await session.exec(
-        stmt.where(col(Article.slug) == slug).order_by(col(Article.id)).limit(1)
+        return _first(await _read(session, stmt.limit(1)))
+    current = await _read(
+        session, stmt.where(col(Article.slug) == slug).order_by(col(Article.id)).limit(1)
     )
-    found = current.first()
-    if found is not None:
-        return found
+    if current:
+        return _first(current)
     renamed = select(ArticleSlugAlias.article_id).where(col(ArticleSlugAlias.slug) == slug)
     if language is not None:
         renamed = renamed.where(col(ArticleSlugAlias.language) == language.value)
     stmt = stmt.where(col(Article.id).in_(renamed)).order_by(col(Article.id)).limit(1)
-    return (await session.exec(stmt)).first()
+    return _first(await _read(session, stmt))
+
+
+def _first(rows: Sequence[ArticleRead]) -> ArticleRead | None:
+    return rows[0] if rows else None
+
+
+@overload
+async def list_articles(
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    now: datetime,
+    page: PageArgs,
+    filter: ArticleFilter | None = None,
+    search: str | None = None,
+    order: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
+    columns: None = None,
+) -> Page[Article]: ...
+
+
+@overload
+async def list_articles(
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    now: datetime,
+    page: PageArgs,
+    filter: ArticleFilter | None = None,
+    search: str | None = None,
+    order: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
+    columns: frozenset[str],
+) -> Page[ArticleRow]: ...
 
 
 async def list_articles(
@@ -190,13 +287,13 @@ async def list_articles(
     filter: ArticleFilter | None = None,
     search: str | None = None,
     order: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
-) -> Page[Article]:
+    columns: frozenset[str] | None = None,
+) -> Page[Article] | Page[ArticleRow]:
     ordering = ORDERINGS[order]
     window = check_page_args(page, ordering)
-    stmt = _filtered(
-        select(Article).where(visible_to(viewer, now)), filter, search, _dialect(session)
-    )
-    rows = (await session.exec(paginate(stmt, ordering, window))).all()
+    stmt = _article_select(columns, *_ordering_keys(ordering)).where(visible_to(viewer, now))
+    stmt = _filtered(stmt, filter, search, _dialect(session))
+    rows = await _read(session, paginate(stmt, ordering, window))
     return make_page(rows, ordering, window)
 
 
@@ -214,10 +311,15 @@ async def count_articles(
 
 
 async def articles_by_ids(
-    session: AsyncSession, *, viewer: Viewer, now: datetime, ids: Sequence[int]
-) -> list[Article | None]:
-    stmt = select(Article).where(col(Article.id).in_(ids), visible_to(viewer, now))
-    found = {article.id: article for article in (await session.exec(stmt)).all()}
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    now: datetime,
+    ids: Sequence[int],
+    columns: frozenset[str] | None = None,
+) -> list[ArticleRead | None]:
+    stmt = _article_select(columns).where(col(Article.id).in_(ids), visible_to(viewer, now))
+    found = {article.id: article for article in await _read(session, stmt)}
     return [found.get(id) for id in ids]
 
 
@@ -235,6 +337,44 @@ async def authors_of_articles(
     for article_id, author in (await session.exec(stmt)).all():
         byline[article_id].append(author)
     return [byline[id] for id in article_ids]
+
+
+@dataclass(frozen=True)
+class Related:
+    """Bylines and tags of a batch of articles, read together with them.
+
+    ``None`` where the read did not ask for them; otherwise every article id of the
+    batch has an entry (an empty list when it has none).
+    """
+
+    authors: dict[int, list[Author]] | None = None
+    tags: dict[int, list[Tag]] | None = None
+
+
+NOTHING_RELATED = Related()
+
+
+def ids_of(rows: Iterable[ArticleRead]) -> list[int]:
+    """The primary keys of read articles (stored rows always have one)."""
+    ids = [row.id for row in rows]
+    assert None not in ids
+    return cast(list[int], ids)
+
+
+async def related_of_articles(
+    session: AsyncSession, *, article_ids: Sequence[int], authors: bool, tags: bool
+) -> Related:
+    """Bylines and/or tags of a whole page at once: one query each, whatever the page size."""
+    ids = list(dict.fromkeys(article_ids))
+    if not ids or not (authors or tags):
+        empty: dict[int, list[Any]] = {id: [] for id in ids}
+        return Related(authors=dict(empty) if authors else None, tags=dict(empty) if tags else None)
+    bylines = await authors_of_articles(session, article_ids=ids) if authors else None
+    tagged = await tags_of_articles(session, article_ids=ids) if tags else None
+    return Related(
+        authors=dict(zip(ids, bylines, strict=True)) if bylines is not None else None,
+        tags=dict(zip(ids, tagged, strict=True)) if tagged is not None else None,
+    )
 
 
 async def tags_of_articles(session: AsyncSession, *, article_ids: Sequence[int]) -> list[list[Tag]]:
@@ -275,19 +415,21 @@ async def articles_of_parents(
     parent_ids: Sequence[int],
     page: PageArgs,
     order: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
-) -> list[Page[Article]]:
+    columns: frozenset[str] | None = None,
+) -> list[Page[ArticleRead]]:
     """A page of articles for each author (``ArticleAuthor``) or tag (``ArticleTag``)."""
     ordering = ORDERINGS[order]
     window = check_page_args(page, ordering)
     parent = col(link.author_id) if link is ArticleAuthor else col(link.tag_id)  # type: ignore[union-attr]
     stmt = (
-        select(Article)
+        _article_select(columns, *_ordering_keys(ordering))
         .join(link, col(link.article_id) == col(Article.id))
         .where(parent.in_(parent_ids), visible_to(viewer, now))
     )
-    query = paginate_per_parent(stmt, Article, parent, ordering, window)
-    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
-    return pages_by_parent(rows, parent_ids, ordering, window)
+    entity = Article if columns is None else None
+    query = paginate_per_parent(stmt, entity, parent, ordering, window)
+    rows = await _read(session, query)
+    return pages_by_parent(rows, parent_ids, ordering, window, flat=entity is None)
 
 
 async def count_articles_of_parents(

@@ -225,8 +225,10 @@ def paginate_per_parent(
 ) -> Select[Any]:
     """One page per parent (e.g. each author's latest articles) in a single query.
 
-    ``stmt`` selects ``entity`` joined to ``parent_column``; a window function numbers
-    the rows within each parent so every parent gets at most ``limit + 1``.
+    ``stmt`` selects ``entity`` (or, when ``entity`` is ``None``, plain columns) joined to
+    ``parent_column``; a window function numbers the rows within each parent so every
+    parent gets at most ``limit + 1``. Rows come out as ``(entity, parent_id)``, or as the
+    plain columns followed by ``parent_id``.
     """
     number = (
         sa.func.row_number()
@@ -238,20 +240,32 @@ def paginate_per_parent(
     if condition is not None:
         inner = inner.where(condition)
     subquery = inner.subquery()
-    row = aliased(entity, subquery)
+    if entity is None:
+        selected: list[Any] = [c for c in subquery.c if c.key != "row_number"]
+    else:
+        selected = [aliased(entity, subquery), subquery.c.parent_id]
     return (
-        sa.select(row, subquery.c.parent_id)
+        sa.select(*selected)
         .where(subquery.c.row_number <= window.limit + 1)
         .order_by(subquery.c.parent_id, subquery.c.row_number)
     )
 
 
 def pages_by_parent(
-    rows: Sequence[Any], parent_ids: Sequence[int], ordering: Ordering, window: Window
+    rows: Sequence[Any],
+    parent_ids: Sequence[int],
+    ordering: Ordering,
+    window: Window,
+    *,
+    flat: bool = False,
 ) -> list[Page[Any]]:
-    """Split ``paginate_per_parent`` results into one page per parent, in key order."""
+    """Split ``paginate_per_parent`` results into one page per parent, in key order.
+
+    ``flat``: the rows are plain columns with a ``parent_id`` (``entity`` was ``None``).
+    """
     grouped: dict[int, list[Any]] = {parent_id: [] for parent_id in parent_ids}
-    for item, parent_id in rows:
+    for row in rows:
+        item, parent_id = (row, row.parent_id) if flat else row
         grouped[parent_id].append(item)
     return [make_page(grouped[parent_id], ordering, window) for parent_id in parent_ids]
 

@@ -1,4 +1,9 @@
-"""Article queries: one article by ID or slug, and the filtered, searchable list."""
+"""Article queries: one article by ID or slug, and the filtered, searchable list.
+
+Each reads only the columns the query selects, and fetches the bylines and tags it selects
+for the whole page in the same session (one query each), so those fields resolve without
+a DataLoader round per article.
+"""
 
 from datetime import datetime
 from typing import Annotated
@@ -9,6 +14,7 @@ from models.columns import require_aware
 from models.errors import InvalidInput
 from models.services import articles
 from models.services.pagination import PageArgs
+from schema.articles.selection import article_selection_of, connection_selection_of
 from schema.articles.types import ArticleType
 from schema.context import Info
 from schema.enums import ArticleOrder, ArticleStatus, Language
@@ -61,6 +67,7 @@ class ArticleQuery:
         if id is None and slug is None:
             raise InvalidInput("Pass id or slug", field="id")
         pk = from_global_id(id, "Article")[1] if id is not None else None
+        selection = article_selection_of(info.selected_fields)
         async with info.context.session() as session:
             found = await articles.get_article(
                 session,
@@ -69,8 +76,17 @@ class ArticleQuery:
                 id=pk,
                 slug=slug,
                 language=language,
+                columns=selection.columns,
             )
-        return ArticleType.from_model(found) if found else None
+            if found is None:
+                return None
+            related = await articles.related_of_articles(
+                session,
+                article_ids=articles.ids_of([found]),
+                authors=selection.authors,
+                tags=selection.tags,
+            )
+        return ArticleType.from_model(found, related)
 
     @strawberry.field(description="Articles, newest first unless orderBy says otherwise.")
     async def articles(
@@ -89,6 +105,7 @@ class ArticleQuery:
     ) -> Connection[ArticleType]:
         context = info.context
         domain_filter = filter.to_domain() if filter else None
+        selection = connection_selection_of(info.selected_fields)
         async with context.session() as session:
             page = await articles.list_articles(
                 session,
@@ -98,6 +115,13 @@ class ArticleQuery:
                 filter=domain_filter,
                 search=search,
                 order=order_by,
+                columns=selection.columns,
+            )
+            related = await articles.related_of_articles(
+                session,
+                article_ids=articles.ids_of(page.items),
+                authors=selection.authors,
+                tags=selection.tags,
             )
 
         async def count() -> int:
@@ -110,4 +134,4 @@ class ArticleQuery:
                     search=search,
                 )
 
-        return Connection.of(page, ArticleType.from_model, count)
+        return Connection.of(page, lambda row: ArticleType.from_model(row, related), count)

@@ -1,14 +1,18 @@
 """The ``Article`` type."""
 
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from models.article import Article
+from models.author import Author
 from models.rendering import reading_time_minutes
 from models.revision import ArticleCorrection, ArticleRevision
+from models.services.articles import NOTHING_RELATED, ArticleRead, Related
+from models.tag import Tag
 from schema.authors.types import AuthorType
 from schema.context import Info
 from schema.enums import ArticleStatus, Language
@@ -55,6 +59,20 @@ class Revision:
         )
 
 
+class _NotLoaded:
+    """Stands in for a column the read did not select.
+
+    Selections are computed so that no resolved field needs one; if one ever slipped
+    through, GraphQL cannot serialise it and the field fails, instead of answering wrongly.
+    """
+
+    def __repr__(self) -> str:
+        return "<column not loaded>"
+
+
+NOT_LOADED: Any = _NotLoaded()
+
+
 @strawberry.type(name="Article", description="A news item, in one language.")
 class ArticleType(Node):
     id: strawberry.ID
@@ -73,51 +91,83 @@ class ArticleType(Node):
     source_url: str | None
     pk: strawberry.Private[int]
     translation_group: strawberry.Private[str | None]
-    model: strawberry.Private[Article]
+    model: strawberry.Private[ArticleRead]
+    # Rows the root resolver fetched for the whole page; None: ask the DataLoader.
+    byline: strawberry.Private[list[Author] | None] = None
+    tag_rows: strawberry.Private[list[Tag] | None] = None
 
     @classmethod
-    def from_model(cls, article: Article) -> Self:
-        assert article.id is not None
+    def from_model(cls, article: ArticleRead, related: Related = NOTHING_RELATED) -> Self:
+        """From a whole ``Article`` or a row with some of its columns (the rest: NOT_LOADED)."""
+        pk = article.id
+        assert pk is not None
+
+        def column(name: str) -> Any:
+            return getattr(article, name, NOT_LOADED)
+
         return cls(
             model=article,
-            id=to_global_id("Article", article.id),
-            pk=article.id,
-            slug=article.slug,
-            title=article.title,
-            lead=article.lead,
-            body=article.body,
-            body_html=article.body_html,
-            status=article.status,
-            language=article.language,
-            published_at=article.published_at,
-            created_at=article.created_at,
-            updated_at=article.updated_at,
-            version=article.version,
-            source_name=article.source_name,
-            source_url=article.source_url,
-            translation_group=article.translation_group,
+            id=to_global_id("Article", pk),
+            pk=pk,
+            slug=column("slug"),
+            title=column("title"),
+            lead=column("lead"),
+            body=column("body"),
+            body_html=column("body_html"),
+            status=column("status"),
+            language=column("language"),
+            published_at=column("published_at"),
+            created_at=column("created_at"),
+            updated_at=column("updated_at"),
+            version=column("version"),
+            source_name=column("source_name"),
+            source_url=column("source_url"),
+            translation_group=column("translation_group"),
+            byline=None if related.authors is None else related.authors[pk],
+            tag_rows=None if related.tags is None else related.tags[pk],
         )
 
     @strawberry.field(description="Estimated reading time of lead and body, in minutes.")
     def reading_time_minutes(self) -> int:
         return reading_time_minutes(self.lead, self.body)
 
-    @strawberry.field(description="The byline, in order.")
-    async def authors(self, info: Info) -> list[AuthorType]:
+    # Prefetched relations resolve synchronously: no coroutine, no DataLoader round per
+    # article. Otherwise the resolver hands GraphQL an awaitable (graphql_type names the type).
+    @strawberry.field(description="The byline, in order.", graphql_type=list[AuthorType])
+    def authors(self, info: Info) -> list[AuthorType] | Awaitable[list[AuthorType]]:
+        if self.byline is not None:
+            return [AuthorType.from_model(author) for author in self.byline]
+        return self._load_authors(info)
+
+    async def _load_authors(self, info: Info) -> list[AuthorType]:
         found = await info.context.loaders.authors_of_article.load(self.pk)
         return [AuthorType.from_model(author) for author in found]
 
-    @strawberry.field
-    async def tags(self, info: Info) -> list[TagType]:
+    @strawberry.field(graphql_type=list[TagType])
+    def tags(self, info: Info) -> list[TagType] | Awaitable[list[TagType]]:
+        if self.tag_rows is not None:
+            return [TagType.from_model(tag) for tag in self.tag_rows]
+        return self._load_tags(info)
+
+    async def _load_tags(self, info: Info) -> list[TagType]:
         found = await info.context.loaders.tags_of_article.load(self.pk)
         return [TagType.from_model(tag) for tag in found]
 
     @strawberry.field(
-        description="schema.org NewsArticle as JSON-LD, for a page's structured data."
+        description="schema.org NewsArticle as JSON-LD, for a page's structured data.",
+        graphql_type=JSON,
     )
-    async def json_ld(self, info: Info) -> JSON:
-        authors = await info.context.loaders.authors_of_article.load(self.pk)
-        return JSON(news_article(self.model, authors))
+    def json_ld(self, info: Info) -> object:
+        if self.byline is not None:
+            return self._json_ld(self.byline)
+        return self._load_json_ld(info)
+
+    async def _load_json_ld(self, info: Info) -> object:
+        return self._json_ld(await info.context.loaders.authors_of_article.load(self.pk))
+
+    def _json_ld(self, authors: Sequence[Author]) -> object:
+        # news_article reads only columns (the selection asks for them), so a row will do.
+        return JSON(news_article(cast(Article, self.model), authors))
 
     @strawberry.field(description="Public corrections, oldest first.")
     async def corrections(self, info: Info) -> list[Correction]:

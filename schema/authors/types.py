@@ -7,6 +7,7 @@ import strawberry
 
 from models.author import Author
 from models.services.pagination import PageArgs
+from schema.articles.selection import connection_selection_of
 from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.pagination import Connection
@@ -54,7 +55,12 @@ class AuthorType(Node):
         from schema.articles.types import ArticleType
 
         loaders = info.context.loaders
-        page = await loaders.articles_of_author.load((self.pk, PageArgs(first=first, after=after)))
+        selection = connection_selection_of(info.selected_fields)
+        page, related = await loaders.articles_of_author.load(
+            (self.pk, PageArgs(first=first, after=after), selection)
+        )
         return Connection.of(
-            page, ArticleType.from_model, lambda: loaders.article_count_of_author.load(self.pk)
+            page,
+            lambda row: ArticleType.from_model(row, related),
+            lambda: loaders.article_count_of_author.load(self.pk),
         )

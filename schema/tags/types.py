@@ -6,6 +6,7 @@ import strawberry
 
 from models.services.pagination import PageArgs
 from models.tag import Tag
+from schema.articles.selection import connection_selection_of
 from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.pagination import Connection
@@ -33,7 +34,12 @@ class TagType(Node):
         from schema.articles.types import ArticleType
 
         loaders = info.context.loaders
-        page = await loaders.articles_of_tag.load((self.pk, PageArgs(first=first, after=after)))
+        selection = connection_selection_of(info.selected_fields)
+        page, related = await loaders.articles_of_tag.load(
+            (self.pk, PageArgs(first=first, after=after), selection)
+        )
         return Connection.of(
-            page, ArticleType.from_model, lambda: loaders.article_count_of_tag.load(self.pk)
+            page,
+            lambda row: ArticleType.from_model(row, related),
+            lambda: loaders.article_count_of_tag.load(self.pk),
         )
