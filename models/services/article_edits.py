@@ -102,7 +102,7 @@ async def create_article(
     # A generated slug can be taken by a concurrent create between the check and the
     # insert: pick the next free one and try again. A slug the client chose is theirs.
     for attempt in range(1, SLUG_ATTEMPTS + 1):
-        chosen = slug or await _free_slug(
+        chosen = slug or await free_slug(
             session, slugify(given.title, given.language) or "article", given.language
         )
         try:
@@ -398,7 +398,7 @@ async def _slug_taken(
     ).first() is not None
 
 
-async def _free_slug(session: AsyncSession, base: str, language: Language) -> str:
+async def free_slug(session: AsyncSession, base: str, language: Language) -> str:
     """``base``, or ``base-2``, ``base-3``... whichever is free in this language."""
     pattern = f"{base}-%"
     taken: set[str] = set()

@@ -32,8 +32,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.article import Article, ArticleCreate, ArticleInput, ArticleStatus, Language
 from models.columns import utcnow
 from models.errors import DomainError
-from models.services.article_edits import SLUG_ATTEMPTS, insert_article
-from models.services.article_edits import _free_slug as free_slug  # the same slug rule
+from models.services.article_edits import (
+    SLUG_ATTEMPTS,
+    free_slug,  # the same slug rule
+    insert_article,
+)
 from models.services.backup import NoProgress, Progress
 from models.slugs import slugify
 from models.validation import check
