@@ -24,6 +24,8 @@ class Context:
     # When the answer stops being right without any content change (an office's isOpen);
     # the response cache and Cache-Control use it. None: not before the next change.
     expires_at: datetime | None = None
+    # Admins may register webhooks on loopback/private networks (VESTNIK_WEBHOOK_ALLOW_...).
+    webhook_allow_private_addresses: bool = False
     # Where anonymous reads go (a streaming replica), when there is one; None: the primary.
     reader: SessionMaker | None = None
     loaders: Loaders = field(init=False)

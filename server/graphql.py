@@ -297,6 +297,7 @@ class GraphQLView(GraphQL[Context, None]):
             viewer=viewer,
             request_id=request_id(request.scope),
             reader=reader,
+            webhook_allow_private_addresses=self.settings.webhook_allow_private_addresses,
         )
         if isinstance(request, Request):
             request.state.vestnik_context = context

@@ -34,12 +34,8 @@ class WebhookDeliveryPayload:
 
 
 def _allow_private(info: Info) -> bool:
-    """The server's ``webhook_allow_private_addresses``, as the request context carries it.
-
-    Read defensively: until the context has the field, private addresses are refused (the
-    safe default); the sender checks again in any case.
-    """
-    return getattr(info.context, "webhook_allow_private_addresses", False) is True
+    """The server's ``webhook_allow_private_addresses``; the sender checks again in any case."""
+    return info.context.webhook_allow_private_addresses
 
 
 def _payload(result: Webhook | None, errors: list[UserError]) -> WebhookPayload:

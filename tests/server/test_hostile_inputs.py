@@ -36,6 +36,9 @@ from sqlmodel import SQLModel, select
 from models import Article, ArticleStatus, Role
 from models.db import SessionMaker
 from models.services.tokens import create_token
+from models.services.webhooks import create_webhook
+from models.viewer import Viewer
+from models.webhook import WebhookDelivery
 from schema.node import to_global_id
 from schema.root import build_schema
 from server.app import create_app
@@ -172,6 +175,8 @@ class World:
     office: str
     admin: str  # an admin token's secret
     draft_pk: int
+    webhook: str
+    delivery: str
 
 
 @pytest.fixture
@@ -187,7 +192,17 @@ async def world(sessionmaker: SessionMaker) -> World:
         _, secret = await create_token(session, name="Root", role=Role.ADMIN)
     async with sessionmaker() as session:
         await create_token(session, name="Spare", role=Role.EDITOR)
-    assert draft.id is not None
+    async with sessionmaker() as session:
+        webhook, _ = await create_webhook(
+            session,
+            viewer=Viewer(role=Role.ADMIN, token_name="Root"),
+            data={"url": WEBHOOK_URL, "events": ["article.published"]},
+            allow_private=False,
+        )
+        delivery = WebhookDelivery(webhook_id=webhook.id, event="article.published", payload={})
+        session.add(delivery)
+        await session.commit()
+    assert draft.id is not None and webhook.id is not None and delivery.id is not None
     return World(
         article=to_global_id("Article", article.id),
         draft=to_global_id("Article", draft.id),
@@ -196,7 +211,12 @@ async def world(sessionmaker: SessionMaker) -> World:
         office=to_global_id("Office", office.id),
         admin=secret,
         draft_pk=draft.id,
+        webhook=to_global_id("Webhook", webhook.id),
+        delivery=to_global_id("WebhookDelivery", delivery.id),
     )
+
+
+WEBHOOK_URL = "https://93.184.215.14/hooks/vestnik"  # a public IP literal: no DNS lookup
 
 
 @pytest.fixture
@@ -267,6 +287,12 @@ def base_arguments(field: str, world: World, n: int) -> dict[str, Any]:
     }
     tag = {"name": f"Tag {n}", "slug": f"tag-x{n}"}
     version = {"expectedVersion": CURRENT_VERSION}
+    webhook = {
+        "url": WEBHOOK_URL,
+        "events": ["article.published", "office.*"],
+        "secret": f"secret-of-webhook-{n}",
+        "description": f"Webhook {n}",
+    }
     arguments: dict[str, dict[str, Any]] = {
         "createArticle": {"input": {**article, "language": "RU", "translationOf": world.article}},
         "updateArticle": {"id": world.draft, **version, "input": article},
@@ -287,6 +313,10 @@ def base_arguments(field: str, world: World, n: int) -> dict[str, Any]:
         "deleteOffice": {"id": world.office},
         "createApiToken": {"name": f"Token {n}", "role": "EDITOR"},
         "revokeApiToken": {"name": "Spare"},
+        "createWebhook": {"input": webhook},
+        "updateWebhook": {"id": world.webhook, "input": {**webhook, "active": True}},
+        "deleteWebhook": {"id": world.webhook},
+        "redeliverWebhookDelivery": {"id": world.delivery},
     }
     return arguments.get(field, {})  # built afresh on every call: safe to change
 

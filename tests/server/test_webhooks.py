@@ -402,6 +402,26 @@ async def test_private_addresses_and_unknown_events_are_refused(client, sessionm
     assert (await gql(client, admin, WEBHOOKS))["data"]["webhooks"]["totalCount"] == 0
 
 
+async def test_with_the_setting_admins_may_register_intranet_receivers(engine, sessionmaker):
+    admin = await token(sessionmaker, "Admin", Role.ADMIN)
+    settings = Settings(
+        migrate_on_start=False, seed_on_start=False, webhook_allow_private_addresses=True
+    )
+    app = create_app(settings, engine=engine)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as intranet:
+        created = await gql(
+            intranet,
+            admin,
+            CREATE,
+            input={"url": "http://127.0.0.1:9000/hook", "events": ["article.published"]},
+        )
+
+    assert created["data"]["createWebhook"]["errors"] == []
+    assert created["data"]["createWebhook"]["webhook"]["url"] == "http://127.0.0.1:9000/hook"
+
+
 async def test_the_sender_refuses_a_private_address_without_the_setting(
     client, sessionmaker, receiver
 ):
