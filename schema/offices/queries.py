@@ -1,12 +1,56 @@
-"""Office queries."""
+"""Office queries.
+
+They fetch the phones, hours and exceptions the query selects for every office at once, in
+the same session (one query each), so those fields and ``isOpen`` resolve synchronously.
+"""
+
+from collections.abc import Iterable, Sequence
 
 import strawberry
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.types.nodes import Selection
 
+from models.errors import InvalidInput
 from models.office import Office
+from models.services import catalog, offices
 from models.services.pagination import PageArgs
+from schema.articles.selection import children_of, fields_of, nodes_of
 from schema.context import Info
-from schema.offices.types import OfficeType
-from schema.pagination import Connection, find_named, list_named
+from schema.node import from_global_id
+from schema.offices.types import OFFICE_FIELD_NEEDS, OfficeChildren, OfficeType
+from schema.pagination import Connection, total_of
+
+
+def _needs(office: Iterable[Selection]) -> frozenset[str]:
+    """The child lists (phones, hours, exceptions) the selected fields of an office read."""
+    needs: frozenset[str] = frozenset()
+    for field in fields_of(office):
+        needs |= OFFICE_FIELD_NEEDS.get(field.name, frozenset())
+    return needs
+
+
+async def _children(
+    session: AsyncSession, rows: Sequence[Office], needs: frozenset[str]
+) -> dict[int | None, OfficeChildren]:
+    """Each office's selected child lists; one query per kind for all the offices."""
+    ids = [row.id for row in rows if row.id is not None]
+    if not ids or not needs:
+        return dict.fromkeys(ids, OfficeChildren())
+    phones = await offices.phones_of_offices(session, office_ids=ids) if "phones" in needs else None
+    hours = await offices.hours_of_offices(session, office_ids=ids) if "hours" in needs else None
+    exceptions = (
+        await offices.exceptions_of_offices(session, office_ids=ids)
+        if "exceptions" in needs
+        else None
+    )
+    return {
+        id: OfficeChildren(
+            phones=None if phones is None else phones[i],
+            hours=None if hours is None else hours[i],
+            exceptions=None if exceptions is None else exceptions[i],
+        )
+        for i, id in enumerate(ids)
+    }
 
 
 @strawberry.type
@@ -15,7 +59,15 @@ class OfficeQuery:
     async def office(
         self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> OfficeType | None:
-        return await find_named(info, Office, OfficeType.from_model, id, slug)
+        if id is None and slug is None:
+            raise InvalidInput("Pass id or slug", field="id")
+        pk = from_global_id(id, "Office")[1] if id is not None else None
+        async with info.context.session() as session:
+            found = await catalog.find(session, Office, id=pk, slug=slug)
+            if found is None:
+                return None
+            children = await _children(session, [found], _needs(children_of(info.selected_fields)))
+        return OfficeType.from_model(found, children[found.id])
 
     @strawberry.field(description="Offices in alphabetical order.")
     async def offices(
@@ -27,4 +79,12 @@ class OfficeQuery:
         before: str | None = None,
     ) -> Connection[OfficeType]:
         page = PageArgs(first=first, after=after, last=last, before=before)
-        return await list_named(info, Office, OfficeType.from_model, page)
+        needs = _needs(nodes_of(children_of(info.selected_fields)))
+        async with info.context.session() as session:
+            found = await catalog.list_by_name(session, Office, page=page)
+            children = await _children(session, found.items, needs)
+        return Connection.of(
+            found,
+            lambda office: OfficeType.from_model(office, children[office.id]),
+            total_of(info, Office),
+        )

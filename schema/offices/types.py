@@ -1,21 +1,27 @@
 """The ``Office`` type: address, phones, opening hours and whether it is open now."""
 
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from enum import IntEnum
-from typing import Self
+from functools import lru_cache
+from typing import NoReturn, Self, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
 from models import opening_hours
 from models.columns import require_aware
+from models.errors import DomainError
 from models.office import Office, OfficeException, OfficeHours, OfficePhone
 from models.phones import national_format, tel_uri
-from models.services.offices import breaks_from_json, schedule_of
+from models.services.offices import breaks_from_json, day_hours, schedule_of
 from schema.context import Info
 from schema.enums import PhoneKind
 from schema.jsonld import government_office
 from schema.node import Node, to_global_id
+
+R = TypeVar("R")
 
 
 @strawberry.enum(description="ISO weekday.")
@@ -55,11 +61,16 @@ class Phone:
 
     @strawberry.field(description="National format, as dialled inside the country.")
     def display(self) -> str:
-        return national_format(self.e164)
+        return _national_format(self.e164)
 
     @strawberry.field(description="A tel: URI for links.")
     def uri(self) -> str:
-        return tel_uri(self.e164)
+        return _tel_uri(self.e164)
+
+
+# Parsing a number is most of the cost of an office list, and offices have few numbers.
+_national_format = lru_cache(maxsize=4096)(national_format)
+_tel_uri = lru_cache(maxsize=4096)(tel_uri)
 
 
 @strawberry.type(name="Break")
@@ -111,6 +122,63 @@ class HoursException:
         )
 
 
+@dataclass(frozen=True)
+class OfficeChildren:
+    """An office's phones, weekly hours and dated exceptions, where fetched (else ``None``)."""
+
+    phones: Sequence[OfficePhone] | None = None
+    hours: Sequence[OfficeHours] | None = None
+    exceptions: Sequence[OfficeException] | None = None
+
+    @property
+    def fetched(self) -> frozenset[str]:
+        return frozenset(name for name in _ALL if getattr(self, name) is not None)
+
+
+NOTHING_FETCHED = OfficeChildren()
+
+_PHONES = frozenset({"phones"})
+_HOURS = frozenset({"hours"})
+_EXCEPTIONS = frozenset({"exceptions"})
+_SCHEDULE = _HOURS | _EXCEPTIONS
+_ALL = _PHONES | _SCHEDULE
+
+OFFICE_FIELD_NEEDS: dict[str, frozenset[str]] = {
+    "phones": _PHONES,
+    "hours": _HOURS,
+    "exceptions": _EXCEPTIONS,
+    "hoursText": _HOURS,
+    "isOpen": _SCHEDULE,
+    "nextChange": _SCHEDULE,
+    "jsonLd": _ALL,
+}
+"""The children each field of ``Office`` reads; the root resolvers prefetch these."""
+
+
+@dataclass(frozen=True)
+class OfficeRows:
+    """Every child list a field asked for, present (those it did not ask for are empty)."""
+
+    phones: Sequence[OfficePhone]
+    hours: Sequence[OfficeHours]
+    exceptions: Sequence[OfficeException]
+
+    @classmethod
+    def of(cls, children: OfficeChildren) -> "OfficeRows":
+        return cls(
+            phones=children.phones or (),
+            hours=children.hours or (),
+            exceptions=children.exceptions or (),
+        )
+
+    @property
+    def weekly(self) -> dict[int, opening_hours.DayHours]:
+        return {row.weekday: day for row in self.hours if (day := day_hours(row)) is not None}
+
+    def schedule(self, office: Office) -> opening_hours.Schedule:
+        return schedule_of(office, self.hours, self.exceptions)
+
+
 @strawberry.type(name="Office", description="A public office's contact block.")
 class OfficeType(Node):
     id: strawberry.ID
@@ -125,13 +193,15 @@ class OfficeType(Node):
     longitude: float | None
     updated_at: datetime
     model: strawberry.Private[Office]
+    children: strawberry.Private[OfficeChildren] = NOTHING_FETCHED
 
     @classmethod
-    def from_model(cls, office: Office) -> Self:
+    def from_model(cls, office: Office, children: OfficeChildren = NOTHING_FETCHED) -> Self:
         assert office.id is not None
         return cls(
             id=to_global_id("Office", office.id),
             model=office,
+            children=children,
             slug=office.slug,
             name=office.name,
             description=office.description,
@@ -155,58 +225,111 @@ class OfficeType(Node):
         assert self.model.id is not None
         return self.model.id
 
-    @strawberry.field
-    async def phones(self, info: Info) -> list[Phone]:
-        return [Phone.from_model(p) for p in await info.context.loaders.phones.load(self.pk)]
-
-    @strawberry.field(description="Regular weekly hours; days not listed are closed.")
-    async def hours(self, info: Info) -> list[OpeningHours]:
-        rows = await info.context.loaders.hours.load(self.pk)
-        return [OpeningHours.from_model(row) for row in rows]
-
-    @strawberry.field(description="Holidays and shortened days.")
-    async def exceptions(self, info: Info) -> list[HoursException]:
-        rows = await info.context.loaders.exceptions.load(self.pk)
-        return [HoursException.from_model(row) for row in rows]
-
-    @strawberry.field(description='e.g. "Mon-Fri 08:30-17:30, lunch 13:00-14:00".')
-    async def hours_text(self, info: Info) -> str:
-        return opening_hours.hours_text((await self._schedule(info)).weekly)
-
-    @strawberry.field(description="Open at `at` (now when omitted), in the office's timezone.")
-    async def is_open(self, info: Info, at: datetime | None = None) -> bool:
-        schedule = await self._schedule(info)
-        self._expires_with(info, schedule, at)
-        return opening_hours.is_open(schedule, self._instant(info, at))
-
-    @strawberry.field(description="When the office next opens or closes after `at` (now).")
-    async def next_change(self, info: Info, at: datetime | None = None) -> datetime | None:
-        schedule = await self._schedule(info)
-        self._expires_with(info, schedule, at)
-        return opening_hours.next_change(schedule, self._instant(info, at))
+    # Each relation resolves from the rows the root resolver fetched for the whole page when
+    # it did (synchronously, no coroutine per office), otherwise through its DataLoader: the
+    # resolver then hands GraphQL an awaitable, so graphql_type names the field's type.
+    @strawberry.field(graphql_type=list[Phone])
+    def phones(self, info: Info) -> list[Phone] | Awaitable[list[Phone]]:
+        return self._answer(info, _PHONES, lambda rows: [Phone.from_model(p) for p in rows.phones])
 
     @strawberry.field(
-        description="schema.org GovernmentOffice as JSON-LD, for a page's structured data."
+        description="Regular weekly hours; days not listed are closed.",
+        graphql_type=list[OpeningHours],
     )
-    async def json_ld(self, info: Info) -> JSON:
-        loaders = info.context.loaders
-        phones = await loaders.phones.load(self.pk)
-        hours = await loaders.hours.load(self.pk)
-        exceptions = await loaders.exceptions.load(self.pk)
-        return JSON(government_office(self.model, phones, hours, exceptions))
+    def hours(self, info: Info) -> list[OpeningHours] | Awaitable[list[OpeningHours]]:
+        return self._answer(
+            info, _HOURS, lambda rows: [OpeningHours.from_model(row) for row in rows.hours]
+        )
 
-    async def _schedule(self, info: Info) -> opening_hours.Schedule:
+    @strawberry.field(description="Holidays and shortened days.", graphql_type=list[HoursException])
+    def exceptions(self, info: Info) -> list[HoursException] | Awaitable[list[HoursException]]:
+        return self._answer(
+            info,
+            _EXCEPTIONS,
+            lambda rows: [HoursException.from_model(row) for row in rows.exceptions],
+        )
+
+    @strawberry.field(
+        description='e.g. "Mon-Fri 08:30-17:30, lunch 13:00-14:00".', graphql_type=str
+    )
+    def hours_text(self, info: Info) -> str | Awaitable[str]:
+        return self._answer(info, _HOURS, lambda rows: opening_hours.hours_text(rows.weekly))
+
+    @strawberry.field(
+        description="Open at `at` (now when omitted), in the office's timezone.", graphql_type=bool
+    )
+    def is_open(self, info: Info, at: datetime | None = None) -> bool | Awaitable[bool]:
+        instant = self._instant(info, at)
+        if isinstance(instant, DomainError):
+            return _fail(instant)
+        return self._answer(
+            info, _SCHEDULE, lambda rows: opening_hours.is_open(rows.schedule(self.model), instant)
+        )
+
+    @strawberry.field(
+        description="When the office next opens or closes after `at` (now).",
+        graphql_type=datetime | None,
+    )
+    def next_change(
+        self, info: Info, at: datetime | None = None
+    ) -> datetime | Awaitable[datetime | None] | None:
+        instant = self._instant(info, at)
+        if isinstance(instant, DomainError):
+            return _fail(instant)
+        return self._answer(
+            info,
+            _SCHEDULE,
+            lambda rows: opening_hours.next_change(rows.schedule(self.model), instant),
+        )
+
+    @strawberry.field(
+        description="schema.org GovernmentOffice as JSON-LD, for a page's structured data.",
+        graphql_type=JSON,
+    )
+    def json_ld(self, info: Info) -> object:
+        return self._answer(
+            info,
+            _ALL,
+            lambda rows: JSON(
+                government_office(self.model, rows.phones, rows.hours, rows.exceptions)
+            ),
+        )
+
+    def _answer(
+        self, info: Info, needs: frozenset[str], build: Callable[["OfficeRows"], R]
+    ) -> R | Awaitable[R]:
+        """``build`` from the prefetched rows, or once the DataLoaders bring the missing ones."""
+        if needs <= self.children.fetched:
+            return build(OfficeRows.of(self.children))
+        return self._load_then(info, needs, build)
+
+    async def _load_then(
+        self, info: Info, needs: frozenset[str], build: Callable[["OfficeRows"], R]
+    ) -> R:
         loaders = info.context.loaders
-        hours = await loaders.hours.load(self.pk)
-        exceptions = await loaders.exceptions.load(self.pk)
-        return schedule_of(self.model, hours, exceptions)
+        children = self.children
+        if "phones" in needs and children.phones is None:
+            children = replace(children, phones=await loaders.phones.load(self.pk))
+        if "hours" in needs and children.hours is None:
+            children = replace(children, hours=await loaders.hours.load(self.pk))
+        if "exceptions" in needs and children.exceptions is None:
+            children = replace(children, exceptions=await loaders.exceptions.load(self.pk))
+        return build(OfficeRows.of(children))
 
     @staticmethod
-    def _expires_with(info: Info, schedule: opening_hours.Schedule, at: datetime | None) -> None:
-        """Asked about "now", the answer changes when the office next opens or closes."""
-        if at is None:
-            info.context.expire_at(opening_hours.next_change(schedule, info.context.now))
+    def _instant(info: Info, at: datetime | None) -> datetime | DomainError:
+        """The instant asked about, or the error to report for it."""
+        try:
+            return info.context.now if at is None else require_aware(at, "at")
+        except DomainError as error:
+            return error
 
-    @staticmethod
-    def _instant(info: Info, at: datetime | None) -> datetime:
-        return info.context.now if at is None else require_aware(at, "at")
+
+async def _fail(error: DomainError) -> NoReturn:
+    """Raise ``error`` when awaited.
+
+    A synchronous error in a non-null field stops GraphQL from running its siblings, so
+    ``isOpen(at:)`` and ``nextChange(at:)`` with the same bad ``at`` would report only one
+    error; failing asynchronously lets each report its own, as when both were async.
+    """
+    raise error
