@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.engine = engine
     app.state.metrics = metrics
     app.state.cache = cache
+    app.state.replicas = replicas
     return app
 
 

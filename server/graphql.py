@@ -9,7 +9,6 @@ Every refusal is a JSON error with a code and the request id.
 
 import asyncio
 import contextlib
-import itertools
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -38,6 +37,7 @@ from server.graphiql import graphiql_response
 from server.metrics import CacheResult, Metrics, note_error_codes, note_operation
 from server.middleware import BodyTooLarge, limit_body, request_id
 from server.ratelimit import RateLimits
+from server.replicas import Replicas
 from server.settings import Settings
 
 logger = logging.getLogger("vestnik.http")
@@ -70,7 +70,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.cache = cache
         self.metrics = metrics
         # Replicas for anonymous reads, taken in turn.
-        self.readers = itertools.cycle(readers) if readers else None
+        self.replicas = Replicas(readers)
         self.rate_limits = RateLimits(
             settings.rate_limit_per_minute,
             settings.editor_rate_limit_per_minute,
@@ -139,10 +139,11 @@ class GraphQLView(GraphQL[Context, None]):
         (``If-None-Match`` gets 304); anything an editor gets is ``private, no-store``.
         """
         anonymous = "authorization" not in request.headers
-        reader = next(self.readers) if self.readers is not None and anonymous else None
+        reader = self.replicas.pick() if anonymous else None
         request.state.vestnik_reader = reader
         key = await self._cache_key(request) if anonymous and self.cache is not None else None
         version = None
+        lagging = False
         if key is not None and self.cache is not None:
             try:
                 version = await self.cache.current()
@@ -157,10 +158,18 @@ class GraphQLView(GraphQL[Context, None]):
                     expires = self.cache.seconds_valid(entry.expires_at)
                     cached = Response(entry.body, media_type=entry.media_type)
                     return self._cacheable(request, cached, entry.etag, expires)
-                if reader is not None and not await _reader_has(reader, version):
-                    version = None  # the replica lags: what it answers is not for this version
+                if reader is not None:
+                    lagging = await self._lags(request, reader, version)
+                    if lagging:
+                        version = None  # what the replica answers is not for this version
         response = await self.run(request)
         codes = getattr(response, ERROR_CODES_ATTR, None)
+        if reader is not None and codes and "DATABASE_UNAVAILABLE" in codes:
+            # The replica failed, not necessarily the database: reads are safe to repeat.
+            self.replicas.failed(reader, "a read failed")
+            request.state.vestnik_reader = None
+            response = await self.run(request)
+            codes = getattr(response, ERROR_CODES_ATTR, None)
         if codes is not None:
             note_error_codes(request.scope, codes)
         if not anonymous:
@@ -183,7 +192,20 @@ class GraphQLView(GraphQL[Context, None]):
             if self.cache is not None
             else _seconds_until(expires_at)
         )
+        if lagging:
+            seconds = 0.0  # possibly behind the primary: caches must ask again next time
         return self._cacheable(request, response, etag, seconds)
+
+    async def _lags(self, request: Request, reader: SessionMaker, version: int) -> bool:
+        """The replica has not replayed ``version`` yet; a replica that fails is set aside."""
+        try:
+            return not await _reader_has(reader, version)
+        except Exception as error:
+            if database_failure(error) is None:
+                raise
+            self.replicas.failed(reader, database_failure(error))
+            request.state.vestnik_reader = None
+            return False
 
     def _cacheable(
         self, request: Request, response: Response, etag: str, seconds_valid: float | None

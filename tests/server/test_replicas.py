@@ -28,6 +28,7 @@ from models.migrate import upgrade
 from models.services.tokens import create_token
 from models.viewer import Role
 from schema.node import to_global_id
+from server import replicas
 from server.app import create_app
 from server.settings import Settings
 from tests.conftest import IN_CI
@@ -291,6 +292,10 @@ async def test_a_lagging_replica_answer_is_not_cached_and_the_change_shows_after
                 lagging = [await titles(client), await titles(client)]
             # Both computed on the replica: the first answer was not kept for the new version.
             lagging_reads = len(statements.to(pair.replica, "FROM article"))
+            # Nor may a CDN keep it: it may be behind the primary.
+            lagging_control = (await client.get("/graphql", params={"query": NEWS})).headers[
+                "cache-control"
+            ]
 
         pair.replica.wait_for_replay()
         replayed = await titles(client)
@@ -302,6 +307,7 @@ async def test_a_lagging_replica_answer_is_not_cached_and_the_change_shows_after
     assert lagging == [["Old title"], ["Old title"]]
     assert replayed == ["New title"]  # the old answer was not kept as the new version's
     assert lagging_reads >= 2
+    assert lagging_control == "public, max-age=0"
     assert cached == ["New title"]
     assert cached_statements == []  # the replayed answer is the one kept
 
@@ -337,3 +343,30 @@ async def test_with_the_primary_down_anonymous_reads_still_answer_from_the_repli
         [error] = refused.json()["errors"]
         assert error["extensions"]["code"] == "DATABASE_UNAVAILABLE"
     assert after_restart == ["Storm warning"]
+
+
+async def test_with_the_replica_down_anonymous_reads_fall_back_to_the_primary(
+    pair: Pair, primary: SessionMaker, statements: Statements, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replicas, "RETRY_SECONDS", 0.5)
+    await make_article(primary, "Still readable")
+    pair.replica.wait_for_replay()
+
+    async with serving(pair, response_cache=False) as client:
+        pair.replica.stop_server("fast")
+        try:
+            with statements.requesting():
+                during = [await titles(client), await titles(client)]
+            on_primary = len(statements.to(pair.primary, "FROM article"))
+        finally:
+            pair.replica.start_server()
+        pair.replica.wait_for_replay(timeout=60)
+        await asyncio.sleep(0.6)  # the replica's time out is over
+        with statements.requesting():
+            after = await titles(client)
+        on_replica_again = len(statements.to(pair.replica, "FROM article"))
+
+    assert during == [["Still readable"], ["Still readable"]]
+    assert on_primary >= 2
+    assert after == ["Still readable"]
+    assert on_replica_again >= 1
