@@ -233,21 +233,25 @@ async def publish_article(
 
 async def unpublish_article(session: AsyncSession, *, viewer: Viewer, id: int) -> Article:
     article = await _get(session, id)
+    was_public = _is_public(article)
     article.status = ArticleStatus.DRAFT
     article.published_at = None
-    return await _transition(session, viewer, article, "article.unpublished")
+    return await _transition(session, viewer, article, "article.unpublished", was_public)
 
 
 async def archive_article(session: AsyncSession, *, viewer: Viewer, id: int) -> Article:
     article = await _get(session, id)
+    was_public = _is_public(article)
     article.status = ArticleStatus.ARCHIVED
-    return await _transition(session, viewer, article, "article.archived")
+    return await _transition(session, viewer, article, "article.archived", was_public)
 
 
 async def delete_article(session: AsyncSession, *, viewer: Viewer, id: int) -> int:
     article = await _get(session, id)
+    was_public = _is_public(article)
     await session.delete(article)
-    audit.record(session, viewer, "article.deleted", ENTITY, id, slug=article.slug)
+    announce = {"was_public": was_public}
+    audit.record(session, viewer, "article.deleted", ENTITY, id, announce, slug=article.slug)
     await session.commit()
     return id
 
@@ -272,6 +276,15 @@ async def add_correction(
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _is_public(article: Article) -> bool:
+    """Anonymous readers can read it now."""
+    return (
+        article.status == ArticleStatus.PUBLISHED
+        and article.published_at is not None
+        and article.published_at <= utcnow()
+    )
 
 
 async def _get(session: AsyncSession, id: int, field: str = "id") -> Article:
@@ -501,10 +514,20 @@ async def _apply(
 
 
 async def _transition(
-    session: AsyncSession, viewer: Viewer, article: Article, action: str, **details: Any
+    session: AsyncSession,
+    viewer: Viewer,
+    article: Article,
+    action: str,
+    was_public: bool | None = None,
+    **details: Any,
 ) -> Article:
-    """A status change: not a content edit, so the version stays; audited."""
+    """A status change: not a content edit, so the version stays; audited.
+
+    ``was_public``: whether the public could read it before, so listeners (subscriptions)
+    can tell the public it is gone without having seen it go public.
+    """
     article.updated_at = utcnow()
-    audit.record(session, viewer, action, ENTITY, article.id, **details)
+    announce = None if was_public is None else {"was_public": was_public}
+    audit.record(session, viewer, action, ENTITY, article.id, announce, **details)
     await session.commit()
     return article

@@ -1,5 +1,6 @@
 """The audit log: every content mutation records who did what, in the same transaction."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlmodel import col, select
@@ -33,13 +34,15 @@ def record(
     action: str,
     entity_type: str,
     entity_id: int | None,
+    announce: Mapping[str, Any] | None = None,
     **details: Any,
 ) -> None:
     """Add an entry to the caller's transaction; it commits (or rolls back) with the change.
 
-    The same change is announced as a content event (``models.services.events``).
+    The same change is announced as a content event (``models.services.events``), with
+    ``announce`` added to its details: facts for listeners that the log does not keep.
     """
-    events.record(session, action, entity_type, entity_id, **details)
+    events.record(session, action, entity_type, entity_id, **details, **(announce or {}))
     session.add(
         AuditEntry(
             actor=viewer.token_name,

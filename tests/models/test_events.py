@@ -6,12 +6,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from models import ArticleStatus
 from models.db import SessionMaker
 from models.errors import DomainError
 from models.services import events
+from models.services.article_edits import archive_article, delete_article, unpublish_article
 from models.services.authors import add_author, update_author
 from models.viewer import Role, Viewer
-from tests.factories import make_author
+from tests.factories import make_article, make_author
 
 pytestmark = pytest.mark.anyio
 
@@ -83,3 +85,24 @@ async def test_postgresql_tells_other_processes_after_commit(
 
     assert [(e.action, e.id) for e in heard] == [("author.created", author.id)]
     assert heard[0].version == await version(sessionmaker)
+
+
+async def test_withdrawing_an_article_tells_listeners_whether_the_public_could_read_it(
+    sessionmaker: SessionMaker, received: list[events.ContentEvent]
+) -> None:
+    public = await make_article(sessionmaker, "Out")
+    draft = await make_article(sessionmaker, "Not yet", status=ArticleStatus.DRAFT)
+    received.clear()
+
+    async with sessionmaker() as session:
+        await unpublish_article(session, viewer=EDITOR, id=public.id or 0)
+    async with sessionmaker() as session:
+        await archive_article(session, viewer=EDITOR, id=draft.id or 0)
+    async with sessionmaker() as session:
+        await delete_article(session, viewer=EDITOR, id=public.id or 0)
+
+    assert [(e.action, e.details.get("was_public")) for e in received] == [
+        ("article.unpublished", True),
+        ("article.archived", False),
+        ("article.deleted", False),
+    ]
