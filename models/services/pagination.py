@@ -169,7 +169,20 @@ def _equal(key: OrderKey, value: Any) -> ColumnElement[bool]:
 def _beyond_cursor(
     ordering: Ordering, cursor: tuple[Any, ...], backwards: bool
 ) -> ColumnElement[bool]:
-    """Rows strictly after ``cursor`` when walking the ordering (or its reverse)."""
+    """Rows strictly after ``cursor`` when walking the ordering (or its reverse).
+
+    When the keys all run one way, this is one row-value comparison, ``(k1, id) < (v1, v2)``:
+    both databases turn it into a range on the index, so a deep page reads no more rows than
+    the first. Otherwise (mixed directions, a NULL in the cursor, or an upward walk that must
+    also pass the NULLs sorted last) it is spelled out key by key.
+    """
+    walks_down = {key.descending != backwards for key in ordering.keys}
+    if len(walks_down) == 1 and None not in cursor:
+        descending = walks_down.pop()
+        if descending or not any(key.nullable for key in ordering.keys):
+            row = sa.tuple_(*(key.column for key in ordering.keys))
+            beyond: ColumnElement[bool] = row < cursor if descending else row > cursor
+            return beyond
     alternatives = []
     for i, key in enumerate(ordering.keys):
         prefix = [_equal(k, v) for k, v in zip(ordering.keys[:i], cursor[:i], strict=True)]
