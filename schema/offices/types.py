@@ -263,7 +263,9 @@ class OfficeType(Node):
         if isinstance(instant, DomainError):
             return _fail(instant)
         return self._answer(
-            info, _SCHEDULE, lambda rows: opening_hours.is_open(rows.schedule(self.model), instant)
+            info,
+            _SCHEDULE,
+            lambda rows: self._at(info, at, instant, rows, opening_hours.is_open),
         )
 
     @strawberry.field(
@@ -279,7 +281,7 @@ class OfficeType(Node):
         return self._answer(
             info,
             _SCHEDULE,
-            lambda rows: opening_hours.next_change(rows.schedule(self.model), instant),
+            lambda rows: self._at(info, at, instant, rows, opening_hours.next_change),
         )
 
     @strawberry.field(
@@ -315,6 +317,21 @@ class OfficeType(Node):
         if "exceptions" in needs and children.exceptions is None:
             children = replace(children, exceptions=await loaders.exceptions.load(self.pk))
         return build(OfficeRows.of(children))
+
+    def _at(
+        self,
+        info: Info,
+        at: datetime | None,
+        instant: datetime,
+        rows: "OfficeRows",
+        ask: Callable[[opening_hours.Schedule, datetime], R],
+    ) -> R:
+        """``ask`` the schedule about ``instant``; asked about "now", the answer (and so the
+        whole response, for caches) expires when the office next opens or closes."""
+        schedule = rows.schedule(self.model)
+        if at is None:
+            info.context.expire_at(opening_hours.next_change(schedule, info.context.now))
+        return ask(schedule, instant)
 
     @staticmethod
     def _instant(info: Info, at: datetime | None) -> datetime | DomainError:
