@@ -75,7 +75,9 @@ async def statements(
 async def test_articles_with_authors_and_tags(client, sessionmaker, count_queries):
     # given
     await given_articles_with_two_authors_and_two_tags(sessionmaker)
-    await graphql(client, ARTICLES_WITH_BYLINES, n=1)  # first connection's set-up is not counted
+    # The first connection's set-up is not counted; other variables than the counted calls',
+    # so the response cache cannot answer those.
+    await graphql(client, ARTICLES_WITH_BYLINES, n=2)
 
     # when
     one, for_one = await statements(client, count_queries, ARTICLES_WITH_BYLINES, n=1)
@@ -92,7 +94,7 @@ async def test_articles_with_authors_and_tags(client, sessionmaker, count_querie
 async def test_authors_with_their_articles_and_tags(client, sessionmaker, count_queries):
     # given
     await given_articles_with_two_authors_and_two_tags(sessionmaker)
-    await graphql(client, AUTHORS_WITH_ARTICLES, n=1)
+    await graphql(client, AUTHORS_WITH_ARTICLES, n=2)
 
     # when
     one, for_one = await statements(client, count_queries, AUTHORS_WITH_ARTICLES, n=1)
@@ -111,7 +113,7 @@ async def test_authors_with_their_articles_and_tags(client, sessionmaker, count_
 async def test_tags_with_article_counts(client, sessionmaker, count_queries):
     # given
     await given_articles_with_two_authors_and_two_tags(sessionmaker)
-    await graphql(client, TAGS_WITH_COUNTS, n=1)
+    await graphql(client, TAGS_WITH_COUNTS, n=2)
 
     # when
     one, for_one = await statements(client, count_queries, TAGS_WITH_COUNTS, n=1)
@@ -127,7 +129,7 @@ async def test_nodes_by_ids(client, sessionmaker, count_queries):
     # given
     articles = [await make_article(sessionmaker) for _ in range(100)]
     ids = [to_global_id("Article", article.id) for article in articles]
-    await graphql(client, NODES, ids=ids[:1])
+    await graphql(client, NODES, ids=ids[1:2])
 
     # when
     one, for_one = await statements(client, count_queries, NODES, ids=ids[:1])
