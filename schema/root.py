@@ -33,6 +33,7 @@ from schema.tags.queries import TagQuery
 from schema.tags.types import TagType
 from schema.tokens.mutations import TokenMutation
 from schema.tokens.queries import TokenQuery
+from schema.validation_cache import ValidDocuments
 from schema.webhooks.mutations import WebhookMutation
 from schema.webhooks.queries import WebhookQuery
 
@@ -140,6 +141,8 @@ def build_schema(
             # First: it turns a persisted request into its query before anything reads it.
             lambda: PersistedDocuments(store, documents),
             lambda: QueryLimitsExtension(limits),
+            # After the limits: only a document they let through is validated (and kept).
+            ValidDocuments,
             TransportRules,
             lambda: ErrorPolicy(hide_suggestions=not limits.introspection),
         ],
