@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-import schema.offices.queries
 from models import Role, Tag
 from models.db import SessionMaker, make_engine
+from models.services import catalog
 from models.services.tokens import create_token
 from server.app import create_app
 from server.ratelimit import TokenBuckets
@@ -99,14 +99,14 @@ def assert_refused(response: httpx.Response, status: int, message: str, code: st
 def blocked_offices(monkeypatch) -> Iterator[tuple[asyncio.Event, asyncio.Event]]:
     """The ``offices`` resolver waits inside until released: (entered, release)."""
     entered, release = asyncio.Event(), asyncio.Event()
-    original = schema.offices.queries.list_named
+    original = catalog.list_by_name
 
-    async def wait_then_list(*args: Any) -> Any:
+    async def wait_then_list(*args: Any, **kwargs: Any) -> Any:
         entered.set()
         await release.wait()
-        return await original(*args)
+        return await original(*args, **kwargs)
 
-    monkeypatch.setattr(schema.offices.queries, "list_named", wait_then_list)
+    monkeypatch.setattr(catalog, "list_by_name", wait_then_list)
     yield entered, release
     release.set()
 
@@ -334,10 +334,10 @@ async def test_past_the_concurrency_limit_the_answer_is_503_at_once(clients, blo
 
 async def test_a_request_past_its_deadline_is_stopped_with_504(clients, monkeypatch):
     # given: a resolver that would take half a minute, and a 0.3 s deadline
-    async def slow(*args: Any) -> Any:
+    async def slow(*args: Any, **kwargs: Any) -> Any:
         await asyncio.sleep(30)
 
-    monkeypatch.setattr(schema.offices.queries, "list_named", slow)
+    monkeypatch.setattr(catalog, "list_by_name", slow)
     client = clients(request_timeout_seconds=0.3, max_concurrent_requests=1)
 
     # when
