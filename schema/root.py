@@ -141,9 +141,10 @@ def build_schema(
             # First: it turns a persisted request into its query before anything reads it.
             lambda: PersistedDocuments(store, documents),
             lambda: QueryLimitsExtension(limits),
-            # After the limits: only a document they let through is validated (and kept).
-            ValidDocuments,
             TransportRules,
+            # After the limits and transport rules: only a document they let through is
+            # validated (and kept as valid).
+            ValidDocuments,
             lambda: ErrorPolicy(hide_suggestions=not limits.introspection),
         ],
         config=StrawberryConfig(batching_config=batching_config(limits)),
