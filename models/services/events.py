@@ -16,6 +16,7 @@ that is all SQLite has, and on PostgreSQL it spares the writing process the roun
 import asyncio
 import contextlib
 import logging
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -143,9 +144,13 @@ def _before_commit(session: Session) -> None:
         .values(version=col(ContentState.version) + 1, changed_at=utcnow())
         .returning(col(ContentState.version))
     ).scalar_one_or_none()
-    if version is None:  # the row is gone (a truncated database): start counting again
-        session.execute(sa.insert(ContentState).values(id=STATE_ID, version=1, changed_at=utcnow()))
-        version = 1
+    if version is None:
+        # The row is gone (a database emptied by hand): count on from a random point, so no
+        # cache can mistake the new counts for the ones it saw before.
+        version = secrets.randbelow(2**31 - 2**20) + 1
+        session.execute(
+            sa.insert(ContentState).values(id=STATE_ID, version=version, changed_at=utcnow())
+        )
     database = database_name(bind.engine.url)
     stamped = [
         ContentEvent(**{**asdict(e), "version": version, "database": database}) for e in events
