@@ -22,7 +22,7 @@ import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import orjson
@@ -43,6 +43,8 @@ class Entry:
     version: int
     # Wall-clock instant after which the answer may differ, if any.
     expires_at: datetime | None
+    # The operation it answers, for metrics (None: not known).
+    operation: str | None = None
 
     @property
     def size(self) -> int:
@@ -162,12 +164,8 @@ class ResponseCache:
             return False
         if self.valid_until is not None:
             expires = entry.expires_at
-            entry = Entry(
-                entry.body,
-                entry.media_type,
-                entry.etag,
-                entry.version,
-                min(expires, self.valid_until) if expires else self.valid_until,
+            entry = replace(
+                entry, expires_at=min(expires, self.valid_until) if expires else self.valid_until
             )
         self._drop(key)
         self._entries[key] = entry

@@ -34,7 +34,7 @@ from server.auth import authenticate
 from server.cache import Entry, ResponseCache, cache_key, entity_tag
 from server.errors import error_response, internal_error_response
 from server.graphiql import graphiql_response
-from server.metrics import CacheResult, Metrics, note_error_codes, note_operation
+from server.metrics import OPERATION, CacheResult, Metrics, note_error_codes, note_operation
 from server.middleware import BodyTooLarge, limit_body, request_id
 from server.ratelimit import RateLimits
 from server.replicas import Replicas
@@ -154,7 +154,10 @@ class GraphQLView(GraphQL[Context, None]):
                 entry = self.cache.get(key, version)
                 self._count_cache("hit" if entry else "miss")
                 if entry is not None:
-                    await self._note_operation_of(request)
+                    if entry.operation is not None:
+                        note_operation(request.scope, entry.operation)
+                    else:
+                        await self._note_operation_of(request)
                     expires = self.cache.seconds_valid(entry.expires_at)
                     cached = Response(entry.body, media_type=entry.media_type)
                     return self._cacheable(request, cached, entry.etag, expires)
@@ -185,7 +188,9 @@ class GraphQLView(GraphQL[Context, None]):
         expires_at = context.expires_at if context is not None else None
         if key is not None and version is not None and self.cache is not None:
             media_type = response.headers["content-type"]
-            if self.cache.put(key, Entry(body, media_type, etag, version, expires_at)):
+            operation = request.scope.get("state", {}).get(OPERATION)
+            entry = Entry(body, media_type, etag, version, expires_at, operation)
+            if self.cache.put(key, entry):
                 self._count_cache("store")
         seconds = (
             self.cache.seconds_valid(expires_at)

@@ -337,3 +337,18 @@ async def test_an_exception_is_counted_as_a_500():
     # then
     assert requests_total(samples, "Broken", 500) == 1
     assert only("vestnik_graphql_errors_total", samples, code="INTERNAL_SERVER_ERROR") == 1
+
+
+@sqlite_only
+async def test_answers_from_the_response_cache_are_counted_under_their_operation(make_client):
+    # given
+    _, client = make_client()
+
+    # when: the same named query three times; the last two come from the response cache
+    answers = [await client.get("/graphql", params={"query": OFFICES_QUERY}) for _ in range(3)]
+    samples = await scrape(client)
+
+    # then
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert requests_total(samples, "Offices", 200) == 3
+    assert only("vestnik_response_cache_total", samples, result="hit") == 2
