@@ -424,10 +424,11 @@ async def articles_of_parents(
     stmt = (
         _article_select(columns, *_ordering_keys(ordering))
         .join(link, col(link.article_id) == col(Article.id))
-        .where(parent.in_(parent_ids), visible_to(viewer, now))
+        .where(visible_to(viewer, now))
     )
     entity = Article if columns is None else None
-    query = paginate_per_parent(stmt, entity, parent, ordering, window)
+    lateral = _dialect(session) == "postgresql"
+    query = paginate_per_parent(stmt, entity, parent, parent_ids, ordering, window, lateral=lateral)
     rows = await _read(session, query)
     return pages_by_parent(rows, parent_ids, ordering, window, flat=entity is None)
 
