@@ -142,7 +142,8 @@ async def _insert_draft(
             snapshot=_snapshot(article, given.author_ids, given.tag_ids),
         )
     )
-    audit.record(session, viewer, "article.created", ENTITY, article.id, slug=slug)
+    hidden = {"was_public": False, "is_public": False}  # a draft
+    audit.record(session, viewer, "article.created", ENTITY, article.id, hidden, slug=slug)
     await session.commit()
     return article
 
@@ -226,9 +227,12 @@ async def publish_article(
     """Publish now, or at ``at``: a future instant schedules it, with no job to run."""
     when = utcnow() if at is None else require_aware(at, "at").astimezone(UTC)
     article = await _get(session, id)
+    was_public = _is_public(article)
     article.status = ArticleStatus.PUBLISHED
     article.published_at = when
-    return await _transition(session, viewer, article, "article.published", at=when.isoformat())
+    return await _transition(
+        session, viewer, article, "article.published", was_public, at=when.isoformat()
+    )
 
 
 async def unpublish_article(session: AsyncSession, *, viewer: Viewer, id: int) -> Article:
@@ -250,7 +254,7 @@ async def delete_article(session: AsyncSession, *, viewer: Viewer, id: int) -> i
     article = await _get(session, id)
     was_public = _is_public(article)
     await session.delete(article)
-    announce = {"was_public": was_public}
+    announce = {"was_public": was_public, "is_public": False}
     audit.record(session, viewer, "article.deleted", ENTITY, id, announce, slug=article.slug)
     await session.commit()
     return id
@@ -267,10 +271,11 @@ async def add_correction(
         raise InvalidInput("This text contains characters that cannot be stored", field="note")
     if len(note) > 2000:
         raise DomainError("A note may have at most 2000 characters", field="note", code="TOO_LONG")
-    await _get(session, article_id, field="articleId")
+    public = _is_public(await _get(session, article_id, field="articleId"))
     correction = ArticleCorrection(article_id=article_id, note=note, actor=viewer.token_name)
     session.add(correction)
-    audit.record(session, viewer, "article.corrected", ENTITY, article_id)
+    announce = {"was_public": public, "is_public": public}
+    audit.record(session, viewer, "article.corrected", ENTITY, article_id, announce)
     await session.commit()
     return correction
 
@@ -450,6 +455,8 @@ async def _apply(
     values["updated_at"] = utcnow()
     # Read before the UPDATE: a rollback (or the UPDATE's own sync) expires the object.
     article_id, was_public = article.id, article.published_at is not None
+    # A content edit leaves status and date alone: as public after as before.
+    public = _is_public(article)
     assert article_id is not None
     stmt = (
         sa.update(Article)
@@ -501,6 +508,7 @@ async def _apply(
             action,
             ENTITY,
             article_id,
+            {"was_public": public, "is_public": public},
             version=expected_version + 1,
             fields=changed,
         )
@@ -518,16 +526,16 @@ async def _transition(
     viewer: Viewer,
     article: Article,
     action: str,
-    was_public: bool | None = None,
+    was_public: bool,
     **details: Any,
 ) -> Article:
     """A status change: not a content edit, so the version stays; audited.
 
-    ``was_public``: whether the public could read it before, so listeners (subscriptions)
-    can tell the public it is gone without having seen it go public.
+    Listeners (subscriptions) are told whether the public could read it before and after,
+    as of this commit: reading the article later may already see a newer state.
     """
     article.updated_at = utcnow()
-    announce = None if was_public is None else {"was_public": was_public}
+    announce = {"was_public": was_public, "is_public": _is_public(article)}
     audit.record(session, viewer, action, ENTITY, article.id, announce, **details)
     await session.commit()
     return article

@@ -228,9 +228,10 @@ class Broker:
     async def _classify(self, event: ContentEvent) -> Change:
         if event.entity != "article" or event.id is None:
             return Change(event, public=True)  # authors, tags, offices: all public
+        public_after = event.details.get("is_public")
         if event.action == "article.deleted":
             public_after = False
-        else:
+        elif not isinstance(public_after, bool):  # not said (older event shapes): look
             async with self._sessionmaker() as session:
                 [found] = await articles.articles_by_ids(
                     session, viewer=ANONYMOUS, now=utcnow(), ids=[event.id]
