@@ -75,6 +75,9 @@ def serve(
             proxy_headers=False,
             # Sans-I/O websockets (no legacy-API deprecation warnings); messages as big as bodies.
             ws="websockets-sansio",
+            # h11 even where httptools is installed: at the end of the grace period httptools
+            # answers a cut-off request with a plain-text 500, h11 closes the connection.
+            http="h11",
             ws_max_size=settings.max_body_bytes,
         )
 
