@@ -92,6 +92,15 @@ def report(profile: cProfile.Profile, requests: int, elapsed: float) -> None:
     print("|---|---|")
     for group, seconds in sorted(own.items(), key=lambda item: -item[1]):
         print(f"| {group} | {seconds / total:.0%} |")
+    print()
+    print("| function (own time, top 12) | share | calls per request |")
+    print("|---|---|---|")
+    entries = stats.stats.items()  # type: ignore[attr-defined]
+    for (filename, line, name), (_cc, calls, own_time, _ct, _callers) in sorted(
+        entries, key=lambda item: -item[1][2]
+    )[:12]:
+        where = filename.split("site-packages/")[-1].split("/work/main/")[-1]
+        print(f"| `{name}` ({where}:{line}) | {own_time / total:.1%} | {calls / requests:.1f} |")
 
 
 async def a_published_slug(url: str) -> str:
