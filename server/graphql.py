@@ -83,7 +83,20 @@ class GraphQLView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         limited = limit_body(scope, receive, self.settings.max_body_bytes)
-        response = await self.respond(Request(scope, limited))
+        try:
+            response = await self.respond(Request(scope, limited))
+        except asyncio.CancelledError:
+            # The server stopped waiting for us (shutdown past its grace period): whatever
+            # ran and was not committed is rolled back, so tell the client to try again.
+            message = (
+                "The server is restarting and stopped this request before it finished; try again"
+            )
+            rid = request_id(scope)
+            retry = BUSY_RETRY_SECONDS
+            await error_response(rid, message, 503, "SHUTTING_DOWN", retry_after=retry)(
+                scope, receive, send
+            )
+            raise
         await response(scope, receive, send)
 
     async def respond(self, request: Request) -> Response:
