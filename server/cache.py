@@ -56,14 +56,10 @@ def entity_tag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def cache_key(
-    query: object, operation_name: object, variables: object, extensions: object, spec: bool
-) -> str | None:
-    """What determines an anonymous answer, hashed; None when the request cannot be cached."""
+def cache_key(*parts: object) -> str | None:
+    """What determines an anonymous answer, hashed; None when it cannot be encoded."""
     try:
-        material = orjson.dumps(
-            [query, operation_name, variables, extensions, spec], option=orjson.OPT_SORT_KEYS
-        )
+        material = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         return None
     return hashlib.blake2b(material, digest_size=20).hexdigest()
@@ -87,10 +83,6 @@ class ResponseCache:
         self._bytes = 0
         self._refresh = asyncio.Lock()
         self._stale = True  # the version/schedule must be read before the next lookup
-
-    @property
-    def enabled(self) -> bool:
-        return self.max_bytes > 0
 
     # --- being told about changes ---
 

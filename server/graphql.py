@@ -257,7 +257,7 @@ class GraphQLView(GraphQL[Context, None]):
             material: object = sorted(params.multi_items())
         else:
             material = (await request.body()).decode("utf-8", "replace")
-        return cache_key(request.method, material, None, None, spec)
+        return cache_key(request.method, material, spec)
 
     async def _note_operation_of(self, request: Request) -> None:
         """The operation a cached answer was for, for metrics."""
