@@ -38,6 +38,7 @@ from models.services.pagination import (
     Page,
     PageArgs,
     S,
+    Window,
     check_page_args,
     make_page,
     pages_by_parent,
@@ -225,25 +226,44 @@ async def get_article(
     columns: frozenset[str] | None = None,
 ) -> ArticleRead | None:
     """By ID, or by slug (and language); a slug the article was renamed from still finds it."""
+    for stmt in lookup_statements(
+        viewer=viewer, now=now, id=id, slug=slug, language=language, columns=columns
+    ):
+        found = _first(await _read(session, stmt))
+        if found is not None:
+            return found
+    return None
+
+
+def lookup_statements(
+    *,
+    viewer: Viewer,
+    now: datetime,
+    id: int | None = None,
+    slug: str | None = None,
+    language: Language | None = None,
+    columns: frozenset[str] | None = None,
+) -> list[Select[Any]]:
+    """The reads ``get_article`` tries in turn, the first row found being the answer.
+
+    By slug: the current slug, then a slug the article was renamed from. Shared with the
+    compiled query path (``schema/compiled``), so both find the same article.
+    """
     if slug is not None and not is_storable(slug):
-        return None
+        return []
     stmt = _article_select(columns).where(visible_to(viewer, now))
     if id is not None:
         stmt = stmt.where(col(Article.id) == id)
     if language is not None:
         stmt = stmt.where(col(Article.language) == language.value)
     if slug is None:
-        return _first(await _read(session, stmt.limit(1)))
-    current = await _read(
-        session, stmt.where(col(Article.slug) == slug).order_by(col(Article.id)).limit(1)
-    )
-    if current:
-        return _first(current)
+        return [stmt.limit(1)]
+    current = stmt.where(col(Article.slug) == slug).order_by(col(Article.id)).limit(1)
     renamed = select(ArticleSlugAlias.article_id).where(col(ArticleSlugAlias.slug) == slug)
     if language is not None:
         renamed = renamed.where(col(ArticleSlugAlias.language) == language.value)
-    stmt = stmt.where(col(Article.id).in_(renamed)).order_by(col(Article.id)).limit(1)
-    return _first(await _read(session, stmt))
+    alias = stmt.where(col(Article.id).in_(renamed)).order_by(col(Article.id)).limit(1)
+    return [current, alias]
 
 
 def _first(rows: Sequence[ArticleRead]) -> ArticleRead | None:
@@ -289,12 +309,39 @@ async def list_articles(
     order: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
     columns: frozenset[str] | None = None,
 ) -> Page[Article] | Page[ArticleRow]:
+    stmt, ordering, window = page_statement(
+        viewer=viewer,
+        now=now,
+        page=page,
+        filter=filter,
+        search=search,
+        order=order,
+        columns=columns,
+        dialect=_dialect(session),
+    )
+    return make_page(await _read(session, stmt), ordering, window)
+
+
+def page_statement(
+    *,
+    viewer: Viewer,
+    now: datetime,
+    page: PageArgs,
+    filter: ArticleFilter | None,
+    search: str | None,
+    order: ArticleOrder,
+    columns: frozenset[str] | None,
+    dialect: str,
+) -> tuple[Select[Any], Ordering, Window]:
+    """The read of one page of ``list_articles``, with what ``make_page`` needs to finish it.
+
+    Shared with the compiled query path (``schema/compiled``), so both read the same rows.
+    """
     ordering = ORDERINGS[order]
     window = check_page_args(page, ordering)
     stmt = _article_select(columns, *_ordering_keys(ordering)).where(visible_to(viewer, now))
-    stmt = _filtered(stmt, filter, search, _dialect(session))
-    rows = await _read(session, paginate(stmt, ordering, window))
-    return make_page(rows, ordering, window)
+    stmt = _filtered(stmt, filter, search, dialect)
+    return paginate(stmt, ordering, window), ordering, window
 
 
 async def count_articles(

@@ -224,8 +224,14 @@ def paginate(stmt: S, ordering: Ordering, window: Window) -> S:
     return stmt.order_by(*order_clauses(ordering, window.backwards)).limit(window.limit + 1)
 
 
-def make_page(rows: Sequence[T], ordering: Ordering, window: Window) -> Page[T]:
-    """Turn the rows fetched by ``paginate`` (one extra) into a page in display order."""
+def make_page(
+    rows: Sequence[T], ordering: Ordering, window: Window, *, cursors: bool = True
+) -> Page[T]:
+    """Turn the rows fetched by ``paginate`` (one extra) into a page in display order.
+
+    ``cursors=False`` leaves ``Page.cursors`` empty, for a caller that encodes only the
+    cursors it needs.
+    """
     more = len(rows) > window.limit
     items = list(rows[: window.limit])
     if window.backwards:
@@ -233,8 +239,8 @@ def make_page(rows: Sequence[T], ordering: Ordering, window: Window) -> Page[T]:
         has_next, has_previous = window.before is not None, more or window.after is not None
     else:
         has_next, has_previous = more or window.before is not None, window.after is not None
-    cursors = [encode_cursor(ordering, item) for item in items]
-    return Page(items=items, cursors=cursors, has_next=has_next, has_previous=has_previous)
+    encoded = [encode_cursor(ordering, item) for item in items] if cursors else []
+    return Page(items=items, cursors=encoded, has_next=has_next, has_previous=has_previous)
 
 
 def paginate_per_parent(

@@ -1,0 +1,81 @@
+"""An article read with its byline and tags in the same row, as JSON arrays (PostgreSQL).
+
+The compiled query path (``schema/compiled``) answers a page with one statement: each
+row carries, besides the article's columns, ``authors`` and ``tags`` columns holding JSON
+arrays of ``[column, ...]`` arrays, in the order ``authors_of_articles`` and
+``tags_of_articles`` give them. Only columns whose JSON form reads back as the same Python
+value (numbers and text, no timestamps) may be asked for.
+"""
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql import Select
+
+from models.article import Article, ArticleAuthor, ArticleTag
+from models.author import Author
+from models.tag import Tag
+
+AUTHOR_JSON_COLUMNS = frozenset({"id", "slug", "name", "bio", "avatar_url"})
+TAG_JSON_COLUMNS = frozenset({"id", "slug", "name"})
+
+_ARTICLE: sa.Table = Article.__table__  # type: ignore[attr-defined]  # SQLModel declares __table__ loosely
+_AUTHOR: sa.Table = Author.__table__  # type: ignore[attr-defined]
+_TAG: sa.Table = Tag.__table__  # type: ignore[attr-defined]
+_BYLINE: sa.Table = ArticleAuthor.__table__  # type: ignore[attr-defined]
+_TAGGED: sa.Table = ArticleTag.__table__  # type: ignore[attr-defined]
+
+
+def with_related(
+    stmt: Select[Any],
+    *,
+    authors: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+) -> Select[Any]:
+    """``stmt`` (a read of article columns) plus ``authors`` and/or ``tags`` JSON columns."""
+    if authors is not None:
+        stmt = stmt.add_columns(_byline(tuple(authors)))
+    if tags is not None:
+        stmt = stmt.add_columns(_tags(tuple(tags)))
+    return stmt
+
+
+# The subqueries depend only on the columns asked for: built once each, not per request.
+@functools.cache
+def _byline(columns: tuple[str, ...]) -> Any:
+    _check(columns, AUTHOR_JSON_COLUMNS, "author")
+    return (
+        sa.select(_json_list(_AUTHOR, columns, _BYLINE.c.position, _AUTHOR.c.id))
+        .select_from(_BYLINE.join(_AUTHOR, _AUTHOR.c.id == _BYLINE.c.author_id))
+        .where(_BYLINE.c.article_id == _ARTICLE.c.id)
+        .scalar_subquery()
+        .label("authors")
+    )
+
+
+@functools.cache
+def _tags(columns: tuple[str, ...]) -> Any:
+    _check(columns, TAG_JSON_COLUMNS, "tag")
+    return (
+        sa.select(_json_list(_TAG, columns, _TAG.c.name, _TAG.c.id))
+        .select_from(_TAGGED.join(_TAG, _TAG.c.id == _TAGGED.c.tag_id))
+        .where(_TAGGED.c.article_id == _ARTICLE.c.id)
+        .scalar_subquery()
+        .label("tags")
+    )
+
+
+def _json_list(table: sa.Table, columns: Sequence[str], *order: Any) -> Any:
+    """``coalesce(json_agg(json_build_array(columns...) ORDER BY order), '[]')``."""
+    item = sa.func.json_build_array(*(table.c[name] for name in columns))
+    aggregated = sa.func.json_agg(aggregate_order_by(item, *order))
+    return sa.func.coalesce(aggregated, sa.literal_column("'[]'::json"))
+
+
+def _check(columns: Sequence[str], allowed: frozenset[str], what: str) -> None:
+    unknown = set(columns) - allowed
+    if unknown:
+        raise ValueError(f"not readable as JSON {what} columns: {sorted(unknown)}")
