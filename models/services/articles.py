@@ -124,9 +124,11 @@ def visible_to(viewer: Viewer, now: datetime) -> ColumnElement[bool]:
     """The articles ``viewer`` may see at ``now``."""
     if viewer.sees_unpublished:
         return sa.true()
+    # The table's columns, not the ORM attributes: the same SQL, built several times faster
+    # (this is on every public read).
     return sa.and_(
-        col(Article.status) == ArticleStatus.PUBLISHED.value,
-        col(Article.published_at) <= now,
+        _ARTICLE_TABLE.c.status == ArticleStatus.PUBLISHED.value,
+        _ARTICLE_TABLE.c.published_at <= now,
     )
 
 

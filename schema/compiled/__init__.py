@@ -1,0 +1,227 @@
+"""Known anonymous article queries, answered without executing GraphQL field by field.
+
+graphql-core and Strawberry spend about 5 ms of CPU executing a 20-article page one field
+at a time (bench/BENCHMARKS.md: value completion, resolver calls, ORM rows), where the
+database needs a fraction of a millisecond. The documents a site's frontends send are few
+and sent again and again, so, the way PostGraphile compiles GraphQL to SQL, a document is
+planned once (``plan.py``: which root fields, columns, bylines and tags, and how each
+response key is made) and then answered with one statement per root field, read through
+asyncpg (``models/rawdb.py``), its JSON built directly.
+
+Layer: ``schema`` (imports ``models``; never ``server``). PostgreSQL only; on SQLite the
+server has no ``RawReader`` and every request takes the regular path.
+
+Correctness before speed:
+
+- A plan is made only for a document the regular path has already answered for an
+  anonymous viewer without any error (``admit``), so the parser, validation, the document
+  policy (persisted and trusted documents) and the limits have all let it through. Each
+  request still has its variables coerced by graphql-core and the depth/alias/cost limits
+  checked with them.
+- The reads are the services' own statements (``page_statement``, ``lookup_statements``),
+  so visibility (no drafts, nothing scheduled for later), filters, search and cursors are
+  the same code; leaves are serialised by the schema's own scalar and enum types.
+- Anything the plan cannot answer exactly (a domain error such as a bad cursor, a null in
+  a non-null field, a database error) makes ``answer`` return None, and the regular path
+  answers instead, with its errors. Tests compare both paths byte for byte.
+"""
+
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql.execution.values import get_argument_values, get_variable_values
+
+from models.errors import DomainError
+from models.rawdb import RawReader, Record, Uncompilable
+from models.services import articles
+from models.services.article_json import with_related
+from models.services.pagination import Ordering, PageArgs, encode_cursor, make_page
+from models.viewer import ANONYMOUS
+from schema.articles.queries import ArticleFilter
+from schema.compiled.plan import Fallback, Plan, RootField, build, plan_operation
+from schema.limits import QueryLimits, check_document
+from schema.node import from_global_id
+
+logger = logging.getLogger("vestnik.compiled")
+
+# Distinct documents remembered per process (a site's frontends send a few dozen).
+MAX_DOCUMENTS = 1000
+
+
+@dataclass(frozen=True)
+class _Known:
+    document: DocumentNode
+    plan: Plan | None  # None: admitted, but not something a plan can answer
+
+
+class CompiledQueries:
+    def __init__(self, schema: strawberry.Schema, limits: QueryLimits) -> None:
+        self.schema: GraphQLSchema = schema._schema  # graphql-core's schema, as Strawberry keeps it
+        self.limits = limits
+        self.known: OrderedDict[tuple[str, str | None], _Known] = OrderedDict()
+
+    def admit(self, query: str, operation_name: str | None) -> None:
+        """The regular path answered ``query`` for an anonymous viewer without errors."""
+        key = (query, operation_name)
+        if key in self.known:
+            return
+        try:
+            document = parse(query, no_location=True)
+        except GraphQLError:
+            return
+        self.known[key] = _Known(document, plan_operation(self.schema, document, operation_name))
+        if len(self.known) > MAX_DOCUMENTS:
+            self.known.popitem(last=False)
+
+    def planned(self, query: str, operation_name: str | None) -> bool:
+        known = self.known.get((query, operation_name))
+        return known is not None and known.plan is not None
+
+    async def answer(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        *,
+        reader: RawReader,
+        now: datetime,
+    ) -> bytes | None:
+        """The encoded response (``{"data": ...}``), or None: run the regular path."""
+        known = self.known.get((query, operation_name))
+        if known is None or known.plan is None:
+            return None
+        plan = known.plan
+        given = dict(variables or {})
+        coerced = get_variable_values(self.schema, plan.operation.variable_definitions or (), given)
+        if isinstance(coerced, list):
+            return None  # the regular path reports the variables' errors
+        if next(check_document(self.schema, known.document, self.limits, given), None):
+            return None
+        try:
+            data = {root.key: await self._root(root, coerced, reader, now) for root in plan.roots}
+        except (Fallback, DomainError, Uncompilable):
+            return None
+        except Exception as error:  # the regular path will meet it too and report it properly
+            logger.info("compiled query stepped aside: %s: %s", type(error).__name__, error)
+            return None
+        return orjson.dumps({"data": data})
+
+    async def _root(
+        self, root: RootField, variables: Any, reader: RawReader, now: datetime
+    ) -> object:
+        if root.name == "__typename":
+            query = self.schema.query_type
+            assert query is not None
+            return query.name
+        definition = self.schema.query_type.fields[root.name]  # type: ignore[union-attr]  # a schema has a query type
+        arguments = get_argument_values(definition, root.node, variables)
+        if root.name == "article":
+            return await self._article(root, arguments, reader, now)
+        return await self._articles(root, arguments, reader, now)
+
+    async def _article(
+        self, root: RootField, arguments: dict[str, Any], reader: RawReader, now: datetime
+    ) -> object:
+        id, slug = arguments.get("id"), arguments.get("slug")
+        if id is None and slug is None:
+            raise Fallback  # an error the regular path words
+        statements = articles.lookup_statements(
+            viewer=ANONYMOUS,
+            now=now,
+            id=from_global_id(id, "Article")[1] if id is not None else None,
+            slug=slug,
+            language=arguments.get("language"),
+            columns=root.columns,
+        )
+        for stmt in statements:
+            rows = await reader.fetch(_related(stmt, root))
+            if rows:
+                return build(root.fields, _Row(rows[0], root))
+        return None
+
+    async def _articles(
+        self, root: RootField, arguments: dict[str, Any], reader: RawReader, now: datetime
+    ) -> object:
+        given = arguments.get("filter")
+        stmt, ordering, window = articles.page_statement(
+            viewer=ANONYMOUS,
+            now=now,
+            page=PageArgs(
+                first=arguments.get("first"),
+                after=arguments.get("after"),
+                last=arguments.get("last"),
+                before=arguments.get("before"),
+            ),
+            filter=_filter(given).to_domain() if given is not None else None,
+            search=arguments.get("search"),
+            order=arguments["orderBy"],
+            columns=root.columns,
+            dialect="postgresql",
+        )
+        rows = await reader.fetch(_related(stmt, root))
+        page = make_page([_Row(row, root) for row in rows], ordering, window, cursors=False)
+        view = _PageView(page.items, ordering, page.has_next, page.has_previous)
+        return build(root.fields, view)
+
+
+def _related(stmt: Any, root: RootField) -> Any:
+    return with_related(stmt, authors=root.authors, tags=root.tags)
+
+
+def _filter(given: Mapping[str, Any]) -> ArticleFilter:
+    return ArticleFilter(
+        language=given.get("language"),
+        status=given.get("status"),
+        tag=given.get("tag"),
+        author=given.get("author"),
+        source_name=given.get("sourceName"),
+        published_after=given.get("publishedAfter"),
+        published_before=given.get("publishedBefore"),
+    )
+
+
+class _Row:
+    """An article row: its columns by attribute (cursors read them so) and its relations."""
+
+    __slots__ = ("authors", "record", "tags")
+
+    def __init__(self, record: Record, root: RootField) -> None:
+        self.record = record
+        authors, tags = root.authors, root.tags
+        self.authors = _items(record["authors"], authors) if authors is not None else []
+        self.tags = _items(record["tags"], tags) if tags is not None else []
+
+    def __getattr__(self, name: str) -> Any:
+        return self.record[name]
+
+
+def _items(encoded: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [dict(zip(columns, values, strict=True)) for values in orjson.loads(encoded)]
+
+
+@dataclass(frozen=True)
+class _PageView:
+    """A page as the plan reads it: cursors are encoded only where they are asked for."""
+
+    items: list[_Row]
+    ordering: Ordering
+    has_next: bool
+    has_previous: bool
+
+    def cursor(self, row: _Row) -> str:
+        return encode_cursor(self.ordering, row)
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.cursor(self.items[0]) if self.items else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursor(self.items[-1]) if self.items else None

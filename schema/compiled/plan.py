@@ -1,0 +1,415 @@
+"""Planning a known document: from its syntax tree to what to read and how to answer.
+
+A plan covers an operation whose root fields are ``article`` and ``articles`` (and
+``__typename``), selecting on articles their columns, ``id``, ``readingTimeMinutes``,
+``__typename`` and the byline's and tags' text fields; on ``articles`` the connection's
+``nodes``, ``edges { cursor node }`` and ``pageInfo``. Anything else (``totalCount``,
+corrections, translations, nested lists, directives, fragments on other types,
+arguments on inner fields) makes ``plan_operation`` return None, and the document keeps
+going through graphql-core. Response keys keep the document's order and aliases, and
+fields sharing a key are merged, as graphql-core's ``collect_fields`` does.
+"""
+
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionNode,
+    SelectionSetNode,
+    get_named_type,
+    is_leaf_type,
+    is_non_null_type,
+)
+
+from models.rendering import reading_time_minutes
+from models.services.article_json import AUTHOR_JSON_COLUMNS, TAG_JSON_COLUMNS
+from schema.node import to_global_id
+
+
+class Fallback(Exception):
+    """This request is not one the plan can answer exactly; graphql-core answers it."""
+
+
+# A response value from its source: an article row, or an author's or tag's columns.
+Make = Callable[[Any], object]
+Fields = list[tuple[str, Make]]
+
+ARTICLE_COLUMN_FIELDS = {
+    "slug": "slug",
+    "title": "title",
+    "lead": "lead",
+    "body": "body",
+    "bodyHtml": "body_html",
+    "status": "status",
+    "language": "language",
+    "publishedAt": "published_at",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "version": "version",
+    "sourceName": "source_name",
+    "sourceUrl": "source_url",
+}
+AUTHOR_COLUMN_FIELDS = {"slug": "slug", "name": "name", "bio": "bio", "avatarUrl": "avatar_url"}
+TAG_COLUMN_FIELDS = {"slug": "slug", "name": "name"}
+assert set(AUTHOR_COLUMN_FIELDS.values()) < AUTHOR_JSON_COLUMNS
+assert set(TAG_COLUMN_FIELDS.values()) < TAG_JSON_COLUMNS
+
+
+@dataclass
+class ArticleNeeds:
+    """What one root field's article selections read, all of them together."""
+
+    columns: set[str] = field(default_factory=set)
+    author_columns: set[str] | None = None
+    tag_columns: set[str] | None = None
+
+    def authors(self) -> tuple[str, ...] | None:
+        return None if self.author_columns is None else tuple(sorted(self.author_columns))
+
+    def tags(self) -> tuple[str, ...] | None:
+        return None if self.tag_columns is None else tuple(sorted(self.tag_columns))
+
+
+@dataclass(frozen=True)
+class RootField:
+    key: str
+    name: str  # "article", "articles" or "__typename"
+    node: FieldNode
+    needs: ArticleNeeds
+    # For "article": the article's fields. For "articles": the connection's.
+    fields: Fields
+
+    @functools.cached_property
+    def columns(self) -> frozenset[str]:
+        return frozenset(self.needs.columns)
+
+    @functools.cached_property
+    def authors(self) -> tuple[str, ...] | None:
+        return self.needs.authors()
+
+    @functools.cached_property
+    def tags(self) -> tuple[str, ...] | None:
+        return self.needs.tags()
+
+
+@dataclass(frozen=True)
+class Plan:
+    operation: OperationDefinitionNode
+    roots: tuple[RootField, ...]
+
+
+def plan_operation(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> Plan | None:
+    """The plan for the operation a request runs, or None when it is not plannable."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None:
+        operation = operations[0] if len(operations) == 1 else None
+    else:
+        named = [o for o in operations if o.name and o.name.value == operation_name]
+        operation = named[0] if len(named) == 1 else None
+    if operation is None or operation.operation is not OperationType.QUERY:
+        return None
+    if operation.directives or any(v.directives for v in operation.variable_definitions or ()):
+        return None
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    try:
+        return _Planner(schema, fragments).operation(operation)
+    except _NotPlannable:
+        return None
+
+
+class _NotPlannable(Exception):
+    pass
+
+
+class _Planner:
+    def __init__(self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode]):
+        self.schema = schema
+        self.fragments = fragments
+
+    def type(self, name: str) -> GraphQLObjectType:
+        found = self.schema.get_type(name)
+        if not isinstance(found, GraphQLObjectType):
+            raise _NotPlannable
+        return found
+
+    def operation(self, operation: OperationDefinitionNode) -> Plan:
+        query = self.schema.query_type
+        assert query is not None
+        roots = []
+        for key, nodes in self.collect(operation.selection_set, query).items():
+            name = nodes[0].name.value
+            needs = ArticleNeeds()
+            if name == "__typename":
+                roots.append(RootField(key, name, nodes[0], needs, []))
+            elif name == "article":
+                fields = self.article(self.selections(nodes), needs)
+                roots.append(RootField(key, name, nodes[0], needs, fields))
+            elif name == "articles":
+                fields = self.connection(self.selections(nodes), needs)
+                roots.append(RootField(key, name, nodes[0], needs, fields))
+            else:
+                raise _NotPlannable
+        return Plan(operation, tuple(roots))
+
+    # --- selections -------------------------------------------------------------------
+
+    def collect(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLObjectType
+    ) -> dict[str, list[FieldNode]]:
+        """Fields by response key, fragments flattened, in document order."""
+        if selection_set is None:
+            raise _NotPlannable
+        collected: dict[str, list[FieldNode]] = {}
+        for node in self._fields(selection_set, parent, set()):
+            key = node.alias.value if node.alias else node.name.value
+            collected.setdefault(key, []).append(node)
+        return collected
+
+    def _fields(
+        self, selection_set: SelectionSetNode, parent: GraphQLObjectType, seen: set[str]
+    ) -> Iterator[FieldNode]:
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise _NotPlannable  # @skip/@include depend on variables: not planned
+            if isinstance(selection, FieldNode):
+                yield selection
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is not None and condition.name.value != parent.name:
+                    raise _NotPlannable
+                yield from self._fields(selection.selection_set, parent, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or fragment.type_condition.name.value != parent.name:
+                    raise _NotPlannable
+                if name not in seen:  # a fragment spread twice adds nothing the second time
+                    yield from self._fields(fragment.selection_set, parent, seen | {name})
+
+    def selections(self, nodes: Sequence[FieldNode]) -> SelectionSetNode:
+        """The merged selection set of the fields sharing one response key."""
+        selections: list[SelectionNode] = []
+        for node in nodes:
+            if node.selection_set is None:
+                raise _NotPlannable
+            selections.extend(node.selection_set.selections)
+        return SelectionSetNode(selections=tuple(selections))
+
+    def fields_of(
+        self, selection_set: SelectionSetNode, parent: GraphQLObjectType
+    ) -> Iterator[tuple[str, str, list[FieldNode]]]:
+        for key, nodes in self.collect(selection_set, parent).items():
+            if any(node.arguments for node in nodes):
+                raise _NotPlannable
+            yield key, nodes[0].name.value, nodes
+
+    # --- types ------------------------------------------------------------------------
+
+    def article(self, selection_set: SelectionSetNode, needs: ArticleNeeds) -> Fields:
+        parent = self.type("Article")
+        fields: Fields = []
+        for key, name, nodes in self.fields_of(selection_set, parent):
+            if name == "__typename":
+                fields.append((key, _constant(parent.name)))
+            elif name == "id":
+                fields.append((key, _article_id))
+            elif name in ARTICLE_COLUMN_FIELDS:
+                column = ARTICLE_COLUMN_FIELDS[name]
+                needs.columns.add(column)
+                fields.append((key, _leaf(parent.fields[name].type, _column(column))))
+            elif name == "readingTimeMinutes":
+                needs.columns |= {"lead", "body"}
+                fields.append((key, _reading_time))
+            elif name == "authors":
+                if needs.author_columns is None:
+                    needs.author_columns = {"id"}
+                nested = self.named(
+                    self.selections(nodes), "Author", AUTHOR_COLUMN_FIELDS, needs.author_columns
+                )
+                fields.append((key, _list_of("authors", nested)))
+            elif name == "tags":
+                if needs.tag_columns is None:
+                    needs.tag_columns = {"id"}
+                nested = self.named(
+                    self.selections(nodes), "Tag", TAG_COLUMN_FIELDS, needs.tag_columns
+                )
+                fields.append((key, _list_of("tags", nested)))
+            else:
+                raise _NotPlannable
+        return fields
+
+    def named(
+        self,
+        selection_set: SelectionSetNode,
+        type_name: str,
+        columns_of: Mapping[str, str],
+        columns: set[str],
+    ) -> Fields:
+        """An author or tag: its columns come as a dict from the row's JSON."""
+        parent = self.type(type_name)
+        fields: Fields = []
+        for key, name, _nodes in self.fields_of(selection_set, parent):
+            if name == "__typename":
+                fields.append((key, _constant(parent.name)))
+            elif name == "id":
+                fields.append((key, _global_id(type_name)))
+            elif name in columns_of:
+                column = columns_of[name]
+                columns.add(column)
+                fields.append((key, _leaf(parent.fields[name].type, _item(column))))
+            else:
+                raise _NotPlannable
+        return fields
+
+    def connection(self, selection_set: SelectionSetNode, needs: ArticleNeeds) -> Fields:
+        parent = self.type("ArticleConnection")
+        fields: Fields = []
+        for key, name, nodes in self.fields_of(selection_set, parent):
+            if name == "__typename":
+                fields.append((key, _constant(parent.name)))
+            elif name == "nodes":
+                article = self.article(self.selections(nodes), needs)
+                fields.append((key, _nodes(article)))
+            elif name == "edges":
+                fields.append((key, _edges(self.edge(self.selections(nodes), needs))))
+            elif name == "pageInfo":
+                fields.append((key, _object(self.page_info(self.selections(nodes)))))
+            else:
+                raise _NotPlannable
+        return fields
+
+    def edge(self, selection_set: SelectionSetNode, needs: ArticleNeeds) -> Fields:
+        parent = self.type("ArticleEdge")
+        fields: Fields = []
+        for key, name, nodes in self.fields_of(selection_set, parent):
+            if name == "__typename":
+                fields.append((key, _constant(parent.name)))
+            elif name == "cursor":
+                fields.append((key, _edge_cursor))
+            elif name == "node":
+                fields.append((key, _edge_node(self.article(self.selections(nodes), needs))))
+            else:
+                raise _NotPlannable
+        return fields
+
+    def page_info(self, selection_set: SelectionSetNode) -> Fields:
+        parent = self.type("PageInfo")
+        attributes = {
+            "hasNextPage": "has_next",
+            "hasPreviousPage": "has_previous",
+            "startCursor": "start_cursor",
+            "endCursor": "end_cursor",
+        }
+        fields: Fields = []
+        for key, name, _nodes in self.fields_of(selection_set, parent):
+            if name == "__typename":
+                fields.append((key, _constant(parent.name)))
+            elif name in attributes:
+                fields.append((key, _attribute(attributes[name])))
+            else:
+                raise _NotPlannable
+        return fields
+
+
+# --- response values -------------------------------------------------------------------
+
+
+def build(fields: Fields, source: Any) -> dict[str, object]:
+    return {key: make(source) for key, make in fields}
+
+
+def _constant(value: str) -> Make:
+    return lambda _source: value
+
+
+def _column(name: str) -> Make:
+    return lambda row: row.record[name]
+
+
+def _item(name: str) -> Make:
+    return lambda columns: columns[name]
+
+
+def _attribute(name: str) -> Make:
+    return lambda source: getattr(source, name)
+
+
+def _leaf(graphql_type: GraphQLOutputType, value: Make) -> Make:
+    """Serialised as graphql-core serialises the resolver's value; null only where allowed."""
+    named = get_named_type(graphql_type)
+    if not is_leaf_type(named):
+        raise _NotPlannable
+    non_null = is_non_null_type(graphql_type)
+    serialize: Callable[[Any], object] = named.serialize
+
+    def make(source: Any) -> object:
+        found = value(source)
+        if found is None:
+            if non_null:
+                raise Fallback  # graphql-core reports an error there: let it
+            return None
+        if named is GraphQLString and type(found) is str:
+            return found  # what String's serialize returns for a str
+        return serialize(found)
+
+    return make
+
+
+def _article_id(row: Any) -> object:
+    return to_global_id("Article", row.record["id"])
+
+
+def _global_id(type_name: str) -> Make:
+    return lambda columns: to_global_id(type_name, columns["id"])
+
+
+def _reading_time(row: Any) -> object:
+    return reading_time_minutes(row.record["lead"], row.record["body"])
+
+
+def _list_of(attribute: str, fields: Fields) -> Make:
+    def make(row: Any) -> object:
+        return [build(fields, columns) for columns in getattr(row, attribute)]
+
+    return make
+
+
+def _nodes(article: Fields) -> Make:
+    return lambda page: [build(article, row) for row in page.items]
+
+
+def _edges(edge: Fields) -> Make:
+    def make(page: Any) -> object:
+        return [build(edge, (row, page)) for row in page.items]
+
+    return make
+
+
+def _edge_cursor(edge: tuple[Any, Any]) -> object:
+    row, page = edge
+    return page.cursor(row)
+
+
+def _edge_node(article: Fields) -> Make:
+    return lambda edge: build(article, edge[0])
+
+
+def _object(fields: Fields) -> Make:
+    return lambda source: build(fields, source)

@@ -1,0 +1,107 @@
+"""The compiled query path over HTTP: which requests may take it, and the readers it uses.
+
+``schema/compiled`` answers known anonymous article queries with one statement per root
+field; this module feeds it from requests. A request takes that path only when all hold:
+it is anonymous, on PostgreSQL, carries its document as text (no ``extensions``, so no
+persisted-query handling is skipped), and the same document and operation name were
+answered by the regular path without errors before (``admit``). Everything else, and
+anything the plan declines at run time, goes through Strawberry as usual.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+
+from models.columns import utcnow
+from models.db import SessionMaker
+from models.rawdb import RawReader
+from schema.compiled import CompiledQueries
+from schema.limits import QueryLimits
+
+Parts = tuple[str, str | None, Mapping[str, Any] | None]
+
+
+class CompiledPath:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        limits: QueryLimits,
+        engine: AsyncEngine,
+        *,
+        statement_timeout_ms: int | None = None,
+    ) -> None:
+        self.queries = CompiledQueries(schema, limits)
+        self.primary = engine
+        self.statement_timeout_ms = statement_timeout_ms
+        self.readers: dict[int, RawReader | None] = {}
+
+    def reader(self, session_maker: SessionMaker | None) -> RawReader | None:
+        """The raw reader for the database ``session_maker`` reads (None: the primary)."""
+        engine = self.primary if session_maker is None else session_maker.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):
+            return None
+        key = id(engine)
+        if key not in self.readers:
+            self.readers[key] = RawReader.for_engine(
+                engine, statement_timeout_ms=self.statement_timeout_ms
+            )
+        return self.readers[key]
+
+    async def answer(self, request: Request, session_maker: SessionMaker | None) -> bytes | None:
+        """The encoded answer, or None: let the regular path run."""
+        reader = self.reader(session_maker)
+        if reader is None:
+            return None
+        parts = await request_parts(request)
+        if parts is None or not self.queries.planned(parts[0], parts[1]):
+            return None
+        query, operation_name, variables = parts
+        return await self.queries.answer(
+            query, operation_name, variables, reader=reader, now=utcnow()
+        )
+
+    async def admit(self, request: Request) -> None:
+        """The regular path answered this anonymous request without errors."""
+        if self.reader(None) is None:
+            return
+        parts = await request_parts(request)
+        if parts is not None:
+            self.queries.admit(parts[0], parts[1])
+
+    async def close(self) -> None:
+        for reader in self.readers.values():
+            if reader is not None:
+                await reader.close()
+
+
+async def request_parts(request: Request) -> Parts | None:
+    """Document, operation name and variables of a plain single request; else None."""
+    params: Mapping[str, Any]
+    if request.method == "GET":
+        params = request.query_params
+        raw = params.get("variables")
+        try:
+            variables = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            return None
+    else:
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(body, dict):
+            return None  # a batch
+        params = body
+        variables = body.get("variables")
+    query, name = params.get("query"), params.get("operationName")
+    if params.get("extensions") or not isinstance(query, str):
+        return None
+    if name is not None and (not isinstance(name, str) or not name):
+        return None
+    if variables is not None and not isinstance(variables, dict):
+        return None
+    return query, name, variables
