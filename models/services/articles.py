@@ -120,7 +120,11 @@ class ArticleFilter:
     status: ArticleStatus | None = None
 
 
-def visible_to(viewer: Viewer, now: datetime) -> ColumnElement[bool]:
+Instant = datetime | sa.BindParameter[datetime]
+"""A moment, or a bound parameter standing for one (``models.rawdb.NOW``)."""
+
+
+def visible_to(viewer: Viewer, now: Instant) -> ColumnElement[bool]:
     """The articles ``viewer`` may see at ``now``."""
     if viewer.sees_unpublished:
         return sa.true()
@@ -240,7 +244,7 @@ async def get_article(
 def lookup_statements(
     *,
     viewer: Viewer,
-    now: datetime,
+    now: Instant,
     id: int | None = None,
     slug: str | None = None,
     language: Language | None = None,
@@ -327,7 +331,7 @@ async def list_articles(
 def page_statement(
     *,
     viewer: Viewer,
-    now: datetime,
+    now: Instant,
     page: PageArgs,
     filter: ArticleFilter | None,
     search: str | None,

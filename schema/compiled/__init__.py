@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 import strawberry
@@ -39,10 +39,10 @@ from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 from graphql.execution.values import get_argument_values, get_variable_values
 
 from models.errors import DomainError
-from models.rawdb import RawReader, Record, Uncompilable
+from models.rawdb import NOW, Prepared, RawReader, Record, Uncompilable
 from models.services import articles
 from models.services.article_json import with_related
-from models.services.pagination import Ordering, PageArgs, encode_cursor, make_page
+from models.services.pagination import Ordering, PageArgs, Window, encode_cursor, make_page
 from models.viewer import ANONYMOUS
 from schema.articles.queries import ArticleFilter
 from schema.compiled.plan import Fallback, Plan, RootField, build, plan_operation
@@ -53,9 +53,12 @@ logger = logging.getLogger("vestnik.compiled")
 
 # Distinct documents remembered per process (a site's frontends send a few dozen).
 MAX_DOCUMENTS = 1000
+# Prepared statements (and limits' verdicts) kept, by the arguments they were built from:
+# e.g. one per article slug asked for recently.
+MAX_STATEMENTS = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # by identity: a key of limits' verdicts
 class _Known:
     document: DocumentNode
     plan: Plan | None  # None: admitted, but not something a plan can answer
@@ -66,6 +69,9 @@ class CompiledQueries:
         self.schema: GraphQLSchema = schema._schema  # graphql-core's schema, as Strawberry keeps it
         self.limits = limits
         self.known: OrderedDict[tuple[str, str | None], _Known] = OrderedDict()
+        # By the inputs they were built from: statements ready to run, and limits' verdicts.
+        self.statements: _Bounded[Any] = _Bounded(MAX_STATEMENTS)
+        self.within_limits: _Bounded[bool] = _Bounded(MAX_STATEMENTS)
 
     def admit(self, query: str, operation_name: str | None) -> None:
         """The regular path answered ``query`` for an anonymous viewer without errors."""
@@ -102,7 +108,7 @@ class CompiledQueries:
         coerced = get_variable_values(self.schema, plan.operation.variable_definitions or (), given)
         if isinstance(coerced, list):
             return None  # the regular path reports the variables' errors
-        if next(check_document(self.schema, known.document, self.limits, given), None):
+        if not self._within_limits(known, given):
             return None
         try:
             data = {root.key: await self._root(root, coerced, reader, now) for root in plan.roots}
@@ -112,6 +118,16 @@ class CompiledQueries:
             logger.info("compiled query stepped aside: %s: %s", type(error).__name__, error)
             return None
         return orjson.dumps({"data": data})
+
+    def _within_limits(self, known: _Known, given: dict[str, Any]) -> bool:
+        key = (known, _frozen(given))
+        verdict = self.within_limits.get(key)
+        if verdict is None:
+            verdict = (
+                next(check_document(self.schema, known.document, self.limits, given), None) is None
+            )
+            self.within_limits.put(key, verdict)
+        return verdict
 
     async def _root(
         self, root: RootField, variables: Any, reader: RawReader, now: datetime
@@ -129,19 +145,24 @@ class CompiledQueries:
     async def _article(
         self, root: RootField, arguments: dict[str, Any], reader: RawReader, now: datetime
     ) -> object:
-        id, slug = arguments.get("id"), arguments.get("slug")
-        if id is None and slug is None:
-            raise Fallback  # an error the regular path words
-        statements = articles.lookup_statements(
-            viewer=ANONYMOUS,
-            now=now,
-            id=from_global_id(id, "Article")[1] if id is not None else None,
-            slug=slug,
-            language=arguments.get("language"),
-            columns=root.columns,
-        )
-        for stmt in statements:
-            rows = await reader.fetch(_related(stmt, root))
+        key = (root, _frozen(arguments))
+        prepared: list[Prepared] | None = self.statements.get(key)
+        if prepared is None:
+            id, slug = arguments.get("id"), arguments.get("slug")
+            if id is None and slug is None:
+                raise Fallback  # an error the regular path words
+            statements = articles.lookup_statements(
+                viewer=ANONYMOUS,
+                now=NOW,
+                id=from_global_id(id, "Article")[1] if id is not None else None,
+                slug=slug,
+                language=arguments.get("language"),
+                columns=root.columns,
+            )
+            prepared = [reader.prepare(_related(stmt, root)) for stmt in statements]
+            self.statements.put(key, prepared)
+        for statement in prepared:
+            rows = await reader.fetch_prepared(statement, now)
             if rows:
                 return build(root.fields, _Row(rows[0], root))
         return None
@@ -149,26 +170,66 @@ class CompiledQueries:
     async def _articles(
         self, root: RootField, arguments: dict[str, Any], reader: RawReader, now: datetime
     ) -> object:
-        given = arguments.get("filter")
-        stmt, ordering, window = articles.page_statement(
-            viewer=ANONYMOUS,
-            now=now,
-            page=PageArgs(
-                first=arguments.get("first"),
-                after=arguments.get("after"),
-                last=arguments.get("last"),
-                before=arguments.get("before"),
-            ),
-            filter=_filter(given).to_domain() if given is not None else None,
-            search=arguments.get("search"),
-            order=arguments["orderBy"],
-            columns=root.columns,
-            dialect="postgresql",
-        )
-        rows = await reader.fetch(_related(stmt, root))
+        key = (root, _frozen(arguments))
+        found: tuple[Prepared, Ordering, Window] | None = self.statements.get(key)
+        if found is None:
+            given = arguments.get("filter")
+            stmt, ordering, window = articles.page_statement(
+                viewer=ANONYMOUS,
+                now=NOW,
+                page=PageArgs(
+                    first=arguments.get("first"),
+                    after=arguments.get("after"),
+                    last=arguments.get("last"),
+                    before=arguments.get("before"),
+                ),
+                filter=_filter(given).to_domain() if given is not None else None,
+                search=arguments.get("search"),
+                order=arguments["orderBy"],
+                columns=root.columns,
+                dialect="postgresql",
+            )
+            found = (reader.prepare(_related(stmt, root)), ordering, window)
+            self.statements.put(key, found)
+        prepared, ordering, window = found
+        rows = await reader.fetch_prepared(prepared, now)
         page = make_page([_Row(row, root) for row in rows], ordering, window, cursors=False)
         view = _PageView(page.items, ordering, page.has_next, page.has_previous)
         return build(root.fields, view)
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for arguments or variables (dicts and lists, nested)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("[list]", *(_frozen(v) for v in value))
+    return value
+
+
+T = TypeVar("T")
+
+
+class _Bounded(Generic[T]):
+    """A dict that forgets its oldest entries beyond ``size``."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: dict[Any, T] = {}
+
+    def get(self, key: Any) -> T | None:
+        try:
+            return self.items.get(key)
+        except TypeError:  # something unhashable in the key: never kept
+            return None
+
+    def put(self, key: Any, value: T) -> None:
+        try:
+            self.items[key] = value
+        except TypeError:
+            return
+        if len(self.items) > self.size:
+            del self.items[next(iter(self.items))]
 
 
 def _related(stmt: Any, root: RootField) -> Any:

@@ -83,7 +83,8 @@ class ArticleNeeds:
         return None if self.tag_columns is None else tuple(sorted(self.tag_columns))
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity: prepared statements are kept by (root field, arguments).
+@dataclass(frozen=True, eq=False)
 class RootField:
     key: str
     name: str  # "article", "articles" or "__typename"
