@@ -158,6 +158,7 @@ class RawReader:
                     max_size=POOL_SIZE,
                     timeout=CONNECT_TIMEOUT_SECONDS,
                     server_settings=server_settings(self.statement_timeout_ms),
+                    reset=_nothing_to_reset,
                 )
             return self._pool
 
@@ -165,3 +166,11 @@ class RawReader:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    """Only single ``SELECT``s in autocommit run here: no session state to undo.
+
+    asyncpg still rolls back a transaction left open; its full reset (``RESET ALL``,
+    ``UNLISTEN *``, ``CLOSE ALL``, advisory locks) would be one more round trip per read.
+    """
