@@ -14,6 +14,8 @@ The compiled path reads through asyncpg (``RawReader``), so it exists only on Po
 on SQLite the server has no reader and always takes the regular path.
 """
 
+import asyncio
+import base64
 import random
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -826,6 +828,12 @@ async def test_pages_between_two_cursors_and_empty_pages(paths: Paths, desk: Des
     assert [e["node"]["slug"] for e in between_first["articles"]["edges"]] == slugs_in_order[2:4]
     between_last = await paths.same(PAGES, {"last": 2, "after": cursors[1], "before": cursors[6]})
     assert [e["node"]["slug"] for e in between_last["articles"]["edges"]] == slugs_in_order[4:6]
+    first_before = await paths.same(PAGES, {"first": 2, "before": cursors[6]})
+    assert [e["node"]["slug"] for e in first_before["articles"]["edges"]] == slugs_in_order[:2]
+    last_after = await paths.same(PAGES, {"last": 2, "after": cursors[1]})
+    assert [e["node"]["slug"] for e in last_after["articles"]["edges"]] == slugs_in_order[-2:]
+    crossed = await paths.same(PAGES, {"after": cursors[6], "before": cursors[1]})
+    assert crossed["articles"]["edges"] == []
     only_before = await paths.same(PAGES, {"before": cursors[3]})
     assert [e["node"]["slug"] for e in only_before["articles"]["edges"]] == slugs_in_order[:3]
 
@@ -925,6 +933,60 @@ async def test_fields_of_one_key_are_merged(paths: Paths, desk: Desk) -> None:
     assert list(data["articles"]) == ["nodes", "pageInfo"]
     assert list(data["articles"]["nodes"][0]) == ["slug", "title", "publishedAt", "updatedAt"]
     assert list(data["articles"]["pageInfo"]) == ["endCursor", "hasNextPage", "startCursor"]
+
+
+async def test_a_query_beside_a_mutation(paths: Paths, desk: Desk) -> None:
+    document = TWO_OPERATIONS + CREATE_TAG
+
+    assert await paths.same(document, operation_name="Oldest") == {
+        "articles": {"nodes": [{"slug": "filler-0"}]}
+    }
+    paths.compiled.admit(document, "CreateTag")
+    assert not paths.compiled.planned(document, "CreateTag")
+
+
+@pytest.mark.parametrize("offset", [timedelta(hours=3), timedelta(hours=-11)])
+async def test_now_in_another_time_zone(paths: Paths, desk: Desk, offset: timedelta) -> None:
+    # the same instant, written with another offset: the same answer
+    now = (NOW + timedelta(microseconds=1)).astimezone(timezone(offset))
+    data = await paths.same(LIST_PAGE, now=now)
+
+    assert slugs(data["articles"])[0] == "scheduled"
+
+
+async def test_concurrent_answers(paths: Paths, desk: Desk) -> None:
+    # given: several documents, each answered once by the regular path
+    requests = [
+        (LIST_PAGE, None),
+        (ARTICLE_BY_SLUG, {"slug": "twin-a"}),
+        (ARTICLE_BY_SLUG, {"slug": "old-slug"}),
+        (ARTICLE_BY_ID, {"id": gid(desk.russian)}),
+        (SEARCH, {"search": "zebra crossing"}),
+        (FILTERED, {"filter": {"author": "bob"}}),
+        (ORDERED, {"orderBy": "TITLE_ASC"}),
+        (ALIASES, {"slug": "naviny"}),
+        (FRAGMENTS, {"slug": "shared"}),
+    ] * 3
+    expected = []
+    for query, variables in requests:
+        expected.append(orjson.dumps({"data": await paths.same(query, variables)}))
+    # when: all answered at once, more of them than the reader has connections
+    answers = await asyncio.gather(
+        *(paths.compiled_answer(query, variables) for query, variables in requests)
+    )
+    # then
+    assert list(answers) == expected
+
+
+async def test_the_oldest_documents_are_forgotten(paths: Paths, desk: Desk) -> None:
+    # given: one document planned, then a thousand others
+    await paths.same(LIST_PAGE)
+    for i in range(1000):
+        paths.compiled.admit(f"query Q{i} {{ __typename }}", None)
+    # then: the first is no longer known, so the regular path answers it
+    assert not paths.compiled.planned(LIST_PAGE, None)
+    assert await paths.compiled_answer(LIST_PAGE) is None
+    assert paths.compiled.planned("query Q999 { __typename }", None)
 
 
 async def test_the_operation_named(paths: Paths, desk: Desk) -> None:
@@ -1091,6 +1153,28 @@ async def test_a_bad_cursor(paths: Paths, desk: Desk, after: str) -> None:
     await paths.same(AFTER, {"after": None})
 
     assert await paths.refused(AFTER, {"after": after}) == ["Invalid cursor for 'after'"]
+
+
+def _cursor(order: str, *values: Any) -> str:
+    """A cursor made by hand, as a client may: valid, but for no row the API handed out."""
+    return base64.urlsafe_b64encode(orjson.dumps({"o": order, "v": values})).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"after": _cursor("pd", None, 5)},  # NULL sorts last: every dated row is after it
+        {"after": _cursor("pa", None, 5), "orderBy": "PUBLISHED_AT_ASC"},
+        {"after": _cursor("pd", "2024-05-31T08:30:00+03:00", 4)},  # between the twins
+        {"after": _cursor("pd", "2024-05-31T05:30:00.000001Z", 2**31 - 1)},
+        {"after": _cursor("pa", "2024-05-01T12:00:00+00:00", 1), "orderBy": "PUBLISHED_AT_ASC"},
+        {"after": _cursor("ta", "Ёж", 1), "orderBy": "TITLE_ASC"},
+        {"after": _cursor("ta", "", 1), "orderBy": "TITLE_ASC"},
+        {"after": _cursor("ud", "2999-01-01T00:00:00+00:00", 1), "orderBy": "UPDATED_AT_DESC"},
+    ],
+)
+async def test_cursors_made_by_hand(paths: Paths, desk: Desk, variables: dict[str, Any]) -> None:
+    await paths.same(AFTER, variables)
 
 
 async def test_a_cursor_of_another_order(paths: Paths, desk: Desk) -> None:
