@@ -26,7 +26,8 @@ from schema.subscriptions.broker import Broker
 from server.cache import ResponseCache
 from server.errors import internal_error
 from server.graphiql import ASSETS_PATH, VersionedStaticFiles
-from server.graphql import GraphQLView
+from server.graphql import GRAPHQL_PATH, GraphQLView
+from server.hits import CachedHits
 from server.metrics import METRICS_PATH, Metrics, MetricsMiddleware
 from server.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
 from server.settings import Settings
@@ -106,9 +107,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     )
     broker = Broker(sessionmaker)
     routes: list[BaseRoute] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"]),
         WebSocketRoute(
-            "/graphql",
+            GRAPHQL_PATH,
             SubscriptionView(
                 graphql.schema, broker=broker, sessionmaker=sessionmaker, settings=settings
             ),
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.engine = engine
     app.state.metrics = metrics
     app.state.cache = cache
+    app.state.graphql = graphql
     app.state.replicas = replicas
     return app
 
@@ -151,8 +153,13 @@ class VestnikApp(Starlette):
         metrics: Metrics | None = getattr(self.state, "metrics", None)
         if metrics is not None:
             stack = MetricsMiddleware(stack, metrics, self.routes)
-        # Outermost, outside even Starlette's error middleware, so every response has the id.
-        return RequestIdMiddleware(stack)
+        # Outside even Starlette's error middleware, so every response has the id.
+        stack = RequestIdMiddleware(stack)
+        # Outermost: a response-cache hit skips all of the above (server/hits.py).
+        graphql: GraphQLView | None = getattr(self.state, "graphql", None)
+        if graphql is not None and graphql.cache is not None:
+            stack = CachedHits(stack, graphql, graphql.cache)
+        return stack
 
 
 def webhook_dispatcher(settings: Settings, sessionmaker: SessionMaker) -> WebhookDispatcher:

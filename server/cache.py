@@ -1,7 +1,9 @@
 """The response cache: encoded answers to anonymous queries, kept until content changes.
 
 An entry is the exact bytes sent, keyed by what determines them: the document (or its
-persisted hash), the operation name, the variables and the response media type. Only
+persisted hash), the operation name, the variables and the response media type. A GET is
+keyed by its raw query string, so a lookup parses nothing (parameters in another order are
+another entry, as for a CDN); a POST by its body. Only
 anonymous requests are cached, so no draft can be in an entry. An entry is served only
 while all of these hold:
 
@@ -24,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -63,6 +66,39 @@ def cache_key(*parts: object) -> str | None:
     except TypeError:
         return None
     return hashlib.blake2b(material, digest_size=20).hexdigest()
+
+
+def get_cache_key(query_string: bytes, graphql_response: bool) -> str | None:
+    """The key of an anonymous GET; None when it names nothing to run (GraphiQL's page).
+
+    ``graphql_response``: the client prefers ``application/graphql-response+json``.
+    """
+    if not _runs_something(query_string):
+        return None
+    material = (b"GET 1 " if graphql_response else b"GET 0 ") + query_string
+    return hashlib.blake2b(material, digest_size=20).hexdigest()
+
+
+# The GET parameters that make a request run an operation (a persisted query has only
+# ``extensions``).
+_RUN_PARAMETERS = (b"query", b"extensions")
+_RUN_PREFIXES = tuple(name + b"=" for name in _RUN_PARAMETERS)
+_RUN_INFIXES = tuple(b"&" + name + b"=" for name in _RUN_PARAMETERS)
+
+
+def _runs_something(query_string: bytes) -> bool:
+    """A ``query`` or ``extensions`` parameter is present, its name decoded as Starlette's
+    ``QueryParams`` (``parse_qsl``) decodes it, without decoding any value."""
+    # The usual spellings first: a value cannot hold a raw "&", so these are names.
+    if query_string.startswith(_RUN_PREFIXES) or any(s in query_string for s in _RUN_INFIXES):
+        return True
+    for field in query_string.split(b"&"):
+        name = field.partition(b"=")[0]
+        if b"%" in name or b"+" in name:
+            name = unquote_to_bytes(name.replace(b"+", b" "))
+        if name in _RUN_PARAMETERS:
+            return True
+    return False
 
 
 class ResponseCache:
@@ -125,6 +161,17 @@ class ResponseCache:
         if self.poll_version or self._stale or (self.valid_until and now >= self.valid_until):
             async with self._refresh:
                 await self._read_state(now)
+        return self.version
+
+    def known_version(self) -> int | None:
+        """What ``current()`` returns when it need not read the database; else None.
+
+        The same tests as ``current()``, the clock read only when a publication is due.
+        """
+        if not self.trusted or self.poll_version or self._stale:
+            return None
+        if self.valid_until is not None and utcnow() >= self.valid_until:
+            return None
         return self.version
 
     async def _read_state(self, now: datetime) -> None:

@@ -31,7 +31,7 @@ from models.services.events import current_version
 from schema.context import Context
 from schema.errors import DATABASE_ERRORS
 from server.auth import authenticate
-from server.cache import Entry, ResponseCache, cache_key, entity_tag
+from server.cache import Entry, ResponseCache, cache_key, entity_tag, get_cache_key
 from server.errors import error_response, internal_error_response
 from server.graphiql import graphiql_response
 from server.metrics import OPERATION, CacheResult, Metrics, note_error_codes, note_operation
@@ -47,6 +47,9 @@ DATABASE_RETRY_SECONDS = 5
 BUSY_RETRY_SECONDS = 1
 # orjson refuses JSON nested deeper than this (arrays and objects together).
 MAX_JSON_DEPTH = 1024
+GRAPHQL_PATH = "/graphql"
+# Anonymous answers differ by media type and by whether the client is an editor.
+VARY = "Accept, Authorization"
 
 
 class DeadlineExceeded(Exception):
@@ -228,36 +231,27 @@ class GraphQLView(GraphQL[Context, None]):
     def _cacheable(
         self, request: Request, response: Response, etag: str, seconds_valid: float | None
     ) -> Response:
-        """Headers for an anonymous answer without errors; 304 when the client has it."""
-        response.headers["Vary"] = "Accept, Authorization"
+        """Headers for an anonymous answer without errors; 304 when the client has it.
+
+        server/hits.py sends the same headers for a cache hit; keep the two in step.
+        """
+        response.headers["Vary"] = VARY
         if request.method != "GET":
             response.headers["Cache-Control"] = "no-store"  # POST answers are not reusable
             return response
-        max_age = self.settings.cache_max_age_seconds
-        stale = self.settings.cache_stale_while_revalidate_seconds
-        if seconds_valid is not None:  # never past the moment the answer changes by itself
-            max_age = min(max_age, int(seconds_valid))
-            stale = max(0, min(stale, int(seconds_valid) - max_age))
-        control = f"public, max-age={max_age}"
-        if stale:
-            control += f", stale-while-revalidate={stale}"
-        headers = {"ETag": etag, "Cache-Control": control, "Vary": "Accept, Authorization"}
-        if _matches(request.headers.get("if-none-match"), etag):
+        headers = public_headers(self.settings, etag, seconds_valid)
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
         response.headers.update(headers)
         return response
 
     async def _cache_key(self, request: Request) -> str | None:
         """The raw request determines an anonymous answer; None when there is no query."""
-        spec = _prefers_graphql_response(request)
+        spec = prefers_graphql_response(request.headers.get("accept", ""))
         if request.method == "GET":
-            params = request.query_params
-            if "query" not in params and "extensions" not in params:
-                return None  # GraphiQL's page, or nothing to run
-            material: object = sorted(params.multi_items())
-        else:
-            material = (await request.body()).decode("utf-8", "replace")
-        return cache_key(request.method, material, spec)
+            return get_cache_key(request.scope["query_string"], spec)
+        body = (await request.body()).decode("utf-8", "replace")
+        return cache_key(request.method, body, spec)
 
     async def _note_operation_of(self, request: Request) -> None:
         """The operation a cached answer was for, for metrics."""
@@ -324,7 +318,9 @@ class GraphQLView(GraphQL[Context, None]):
         return graphiql_response(request.scope.get("root_path", ""))
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        if isinstance(request, Request) and _prefers_graphql_response(request):
+        if isinstance(request, Request) and prefers_graphql_response(
+            request.headers.get("accept", "")
+        ):
             setattr(response, WANTS_GRAPHQL_RESPONSE, True)
         viewer = await authenticate(request, self.sessionmaker)
         if viewer.token_name is not None:
@@ -387,11 +383,11 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 WANTS_GRAPHQL_RESPONSE = "vestnik_wants_graphql_response"
 
 
-def _prefers_graphql_response(request: Request) -> bool:
+def prefers_graphql_response(accept_header: str) -> bool:
     """The client lists the GraphQL-over-HTTP media type before (or without) plain JSON."""
-    accept = [
-        part.split(";")[0].strip().lower() for part in request.headers.get("accept", "").split(",")
-    ]
+    if GRAPHQL_RESPONSE_JSON not in accept_header.lower():
+        return False  # the common case, without splitting the header
+    accept = [part.split(";")[0].strip().lower() for part in accept_header.split(",")]
     if GRAPHQL_RESPONSE_JSON not in accept:
         return False
     return "application/json" not in accept or accept.index(GRAPHQL_RESPONSE_JSON) < accept.index(
@@ -429,7 +425,24 @@ def _is_json_response(response: Response) -> bool:
     return media_type in ("application/json", GRAPHQL_RESPONSE_JSON)
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
+def public_headers(settings: Settings, etag: str, seconds_valid: float | None) -> dict[str, str]:
+    """``ETag``, ``Cache-Control`` and ``Vary`` of an anonymous GET answer without errors.
+
+    ``seconds_valid``: how long the answer stays right at most (None: until content
+    changes); no cache may keep it, stale or not, past that.
+    """
+    max_age = settings.cache_max_age_seconds
+    stale = settings.cache_stale_while_revalidate_seconds
+    if seconds_valid is not None:
+        max_age = min(max_age, int(seconds_valid))
+        stale = max(0, min(stale, int(seconds_valid) - max_age))
+    control = f"public, max-age={max_age}"
+    if stale:
+        control += f", stale-while-revalidate={stale}"
+    return {"ETag": etag, "Cache-Control": control, "Vary": VARY}
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
     """``If-None-Match`` names this ETag (weak comparison, as RFC 9110 asks for it)."""
     if not if_none_match:
         return False

@@ -127,20 +127,36 @@ class Metrics:
             ProcessCollector(registry=self.registry)
         self.operation_label = BoundedLabels()
         self.code_label = BoundedLabels()
+        # The labelled series, looked up once each: ``labels()`` takes a lock and builds a
+        # tuple every time, which is a good part of a response-cache hit's cost. Bounded,
+        # as the label values are.
+        self._request_series: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+        self._cache_series: dict[str, Counter] = {}
 
     def observe_request(self, operation: str, status: int, seconds: float) -> None:
         """One finished request; ``operation`` is a label already (see ``operation_for``)."""
-        self.requests.labels(operation, str(status)).inc()
-        self.duration.labels(operation).observe(seconds)
+        series = self._request_series.get((operation, status))
+        if series is None:
+            series = self.requests.labels(operation, str(status)), self.duration.labels(operation)
+            self._request_series[operation, status] = series
+        series[0].inc()
+        series[1].observe(seconds)
+
+    def label_for(self, operation: str) -> str:
+        """The ``operation`` label of a GraphQL operation's name ("": it has none)."""
+        return self.operation_label(operation) if operation else ANONYMOUS
 
     def count_errors(self, codes: Iterable[str]) -> None:
         for code in codes:
             self.errors.labels(self.code_label(str(code)) if code else NO_CODE).inc()
 
     def count_cache(self, result: CacheResult) -> None:
-        if result not in CACHE_RESULTS:
-            raise ValueError(f"unknown cache result {result!r}")
-        self.cache.labels(result).inc()
+        series = self._cache_series.get(result)
+        if series is None:
+            if result not in CACHE_RESULTS:
+                raise ValueError(f"unknown cache result {result!r}")
+            series = self._cache_series[result] = self.cache.labels(result)
+        series.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -191,7 +207,7 @@ class MetricsMiddleware:
         """The ``operation`` label: GraphQL operation name, or the route for everything else."""
         operation = state.get(OPERATION)
         if isinstance(operation, str):
-            return self.metrics.operation_label(operation) if operation else ANONYMOUS
+            return self.metrics.label_for(operation)
         segment = _first_segment(path)
         if segment == "graphql":
             return NO_OPERATION

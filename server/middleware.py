@@ -27,6 +27,11 @@ def request_id(scope: Scope) -> str:
     return value
 
 
+def accepted_request_id(incoming: str | None) -> str:
+    """The id a request goes by: the one it came with if that is sane, else a new one."""
+    return incoming if incoming and _ACCEPTED_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
 class RequestIdMiddleware:
     """Give each HTTP request an id and put it on the response as ``X-Request-ID``.
 
@@ -43,8 +48,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER)
-        value = incoming if incoming and _ACCEPTED_ID.fullmatch(incoming) else uuid.uuid4().hex
+        value = accepted_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
         scope.setdefault("state", {})["request_id"] = value
 
         async def send_with_id(message: Message) -> None:

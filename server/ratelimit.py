@@ -41,7 +41,10 @@ class TokenBuckets:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     def take(self, key: str) -> float:
-        """Spend one request of ``key``'s budget: 0 if allowed, else seconds to wait."""
+        """Spend one request of ``key``'s budget: 0 if allowed, else seconds to wait.
+
+        A refused request spends nothing, so asking again at once gets the same answer.
+        """
         if self.capacity == 0:
             return 0.0  # 0 per minute: no limit
         now = self.clock()
@@ -72,6 +75,11 @@ class RateLimits:
         self.unverified = TokenBuckets(per_minute, clock=clock)
         self.editors = TokenBuckets(editor_per_minute, clock=clock)
         self._verified: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def limits_anonymous(self) -> bool:
+        """Anonymous requests have a budget (``rate_limit_per_minute`` is not 0)."""
+        return self.anonymous.capacity > 0
 
     def check(self, connection: HTTPConnection) -> float:
         """Charge this request to its budget: 0 if allowed, else seconds until it would be."""
