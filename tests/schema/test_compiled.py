@@ -525,6 +525,26 @@ class Paths:
         assert answer.decode() == expected.decode()
         return result.data
 
+    async def agree(
+        self, query: str, variables: Mapping[str, Any] | None = None
+    ) -> list[str] | None:
+        """Either both answer alike, or the regular path errs and the compiled one steps aside.
+
+        For requests whose fate the test does not decide; returns the regular path's error
+        messages, or None when both answered. The document is admitted beforehand, as after
+        an earlier request with other variables.
+        """
+        self.compiled.admit(query, None)
+        assert self.compiled.planned(query, None)
+        result = await self.regular(query, variables)
+        answer = await self.compiled_answer(query, variables)
+        if result.errors:
+            assert answer is None
+            return [error.message for error in result.errors]
+        assert answer is not None, "a plannable request was not answered"
+        assert answer.decode() == orjson.dumps({"data": result.data}).decode()
+        return None
+
     async def refused(
         self,
         query: str,
@@ -1177,6 +1197,51 @@ async def test_cursors_made_by_hand(paths: Paths, desk: Desk, variables: dict[st
     await paths.same(AFTER, variables)
 
 
+INVALID_AFTER = ["Invalid cursor for 'after'"]
+# The regular path's own failure (an instant datetime cannot hold once in UTC): the compiled
+# path must step aside all the same.
+INTERNAL = ["Internal server error"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "errors"),
+    [
+        ({"after": _cursor("pd", "0001-01-01T00:00:00+01:00", 1)}, INTERNAL),
+        ({"after": _cursor("pd", "9999-12-31T23:59:59-01:00", 1)}, INTERNAL),
+        ({"after": _cursor("pd", "0001-01-01T00:00:00+00:00", 1)}, None),
+        ({"after": _cursor("pd", "9999-12-31T23:59:59.999999+00:00", 1)}, None),
+        ({"after": _cursor("pd", "2024-05-31T05:30:00+00:00", 2**31 - 1)}, None),
+        ({"after": _cursor("pd", "2024-05-31T05:30:00+00:00", 2**31)}, INVALID_AFTER),
+        ({"after": _cursor("pd", "2024-05-31T05:30:00+00:00", 1.0)}, INVALID_AFTER),
+        ({"after": _cursor("pd", "2024-05-31T05:30:00+00:00", True)}, INVALID_AFTER),
+        ({"after": _cursor("pd", "2024-05-31", 1)}, INVALID_AFTER),
+        ({"after": _cursor("ta", "a" * 1001, 1), "orderBy": "TITLE_ASC"}, INVALID_AFTER),
+        ({"after": _cursor("ta", "a" * 1000, 1), "orderBy": "TITLE_ASC"}, None),
+        ({"after": _cursor("ta", "a\x00", 1), "orderBy": "TITLE_ASC"}, INVALID_AFTER),
+        ({"after": _cursor("ta", None, 1), "orderBy": "TITLE_ASC"}, INVALID_AFTER),
+        ({"after": _cursor("ud", None, 1), "orderBy": "UPDATED_AT_DESC"}, INVALID_AFTER),
+    ],
+)
+async def test_extreme_cursors(
+    paths: Paths, desk: Desk, variables: dict[str, Any], errors: list[str] | None
+) -> None:
+    assert await paths.agree(AFTER, variables) == errors
+
+
+@pytest.mark.parametrize(
+    ("search", "errors"),
+    [
+        ("zebra " * 200_000, INTERNAL),  # longer than PostgreSQL lets a tsvector be
+        (" ".join(f"w{i}" for i in range(20_000)), None),
+        ("a" * 3000, None),  # a word too long to index: left out
+    ],
+)
+async def test_huge_searches(
+    paths: Paths, desk: Desk, search: str, errors: list[str] | None
+) -> None:
+    assert await paths.agree(SEARCH, {"search": search}) == errors
+
+
 async def test_a_cursor_of_another_order(paths: Paths, desk: Desk) -> None:
     page = await paths.same(PAGES, {"first": 2, "orderBy": "TITLE_ASC"})
     cursor = page["articles"]["pageInfo"]["endCursor"]
@@ -1359,6 +1424,20 @@ SLUGS = [
     "archived",
     "nope",
 ]
+# A type to select from: its name, its leaf fields and its object fields' shapes.
+Shape = tuple[str, list[str], dict[str, "Shape"]]
+AUTHOR: Shape = ("Author", AUTHOR_LEAVES, {})
+TAG: Shape = ("Tag", TAG_LEAVES, {})
+ARTICLE: Shape = ("Article", ARTICLE_LEAVES, {"authors": AUTHOR, "tags": TAG})
+CONNECTION: Shape = (
+    "ArticleConnection",
+    ["__typename"],
+    {
+        "nodes": ARTICLE,
+        "edges": ("ArticleEdge", ["__typename", "cursor"], {"node": ARTICLE}),
+        "pageInfo": ("PageInfo", PAGE_INFO_LEAVES, {}),
+    },
+)
 WORDS = ["zebra", "crossing", "twin", "новость", "Минска", "article", "apple", "nothing"]
 
 
@@ -1371,19 +1450,20 @@ class RandomDocument:
     variables: dict[str, Any]
     fragments: list[str]
 
-    def selection(self, type_name: str, leaves: list[str], nested: dict[str, Any]) -> str:
-        """Some of ``leaves`` and ``nested`` in random order: aliased, twice, in fragments."""
+    def selection(self, shape: Shape) -> str:
+        """Some of the fields in random order: aliased, twice, in fragments."""
+        type_name, leaves, nested = shape
         rng = self.rng
-        parts = []
+        parts: list[str] = []
         for name in rng.sample(leaves, rng.randint(1, len(leaves))):
             alias = f"{rng.choice('xyz')}{len(parts)}: " if rng.random() < 0.25 else ""
             parts.append(f"{alias}{name}")
             if rng.random() < 0.1:
                 parts.append(f"{alias}{name}")  # the same field twice: merged
-        for name, (inner_type, inner_leaves, inner_nested) in nested.items():
+        for name, inner_shape in nested.items():
             if rng.random() < 0.6:
                 alias = f"n{len(parts)}: " if rng.random() < 0.25 else ""
-                inner = self.selection(inner_type, inner_leaves, inner_nested)
+                inner = self.selection(inner_shape)
                 parts.insert(rng.randint(0, len(parts)), f"{alias}{name} {{ {inner} }}")
         if len(parts) > 1 and rng.random() < 0.3:
             # a run of them in an inline fragment, or in a named one
@@ -1402,13 +1482,6 @@ class RandomDocument:
             parts[i:j] = [wrapped]
         return " ".join(parts)
 
-    def article(self) -> str:
-        nested = {
-            "authors": ("Author", AUTHOR_LEAVES, {}),
-            "tags": ("Tag", TAG_LEAVES, {}),
-        }
-        return self.selection("Article", ARTICLE_LEAVES, nested)
-
     def variable(self, name: str, type_: str, value: Any) -> str:
         self.definitions.append(f"${name}: {type_}")
         self.variables[name] = value
@@ -1422,7 +1495,7 @@ class RandomDocument:
             language = ""
             if rng.random() < 0.3:
                 language = f", language: {rng.choice(['EN', 'RU', 'BE'])}"
-            return f"{alias}article(slug: {slug}{language}) {{ {self.article()} }}"
+            return f"{alias}article(slug: {slug}{language}) {{ {self.selection(ARTICLE)} }}"
         arguments = []
         if rng.random() < 0.7:
             arguments.append(f"orderBy: {rng.choice(list(ArticleOrder)).value}")
@@ -1445,18 +1518,7 @@ class RandomDocument:
         if rng.random() < 0.2:
             words = " ".join(rng.sample(WORDS, rng.randint(1, 2)))
             arguments.append(f"search: {self.variable(f'q{i}', 'String', words)}")
-        article = (
-            "Article",
-            ARTICLE_LEAVES,
-            {"authors": ("Author", AUTHOR_LEAVES, {}), "tags": ("Tag", TAG_LEAVES, {})},
-        )
-        edge = ("ArticleEdge", ["__typename", "cursor"], {"node": article})
-        connection = {
-            "nodes": article,
-            "edges": edge,
-            "pageInfo": ("PageInfo", PAGE_INFO_LEAVES, {}),
-        }
-        inner = self.selection("ArticleConnection", ["__typename"], connection)
+        inner = self.selection(CONNECTION)
         listed = f"({', '.join(arguments)})" if arguments else ""
         return f"{alias}articles{listed} {{ {inner} }}"
 
