@@ -24,6 +24,7 @@ from schema.persisted import DocumentPolicy
 from schema.root import build_schema
 from schema.subscriptions.broker import Broker
 from server.cache import ResponseCache
+from server.compiled import CompiledPath
 from server.errors import internal_error
 from server.graphiql import ASSETS_PATH, VersionedStaticFiles
 from server.graphql import GRAPHQL_PATH, GraphQLView
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 await running.enter_async_context(broker.running(engine))
                 yield
         finally:
+            if compiled is not None:
+                await compiled.close()
             for replica in replicas:
                 await replica.dispose()
             if owns_engine:
@@ -96,11 +99,19 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
 
     # Outside the GraphQL view, so never rate limited; see server/metrics.py.
     metrics = Metrics() if settings.metrics else None
+    limits = QueryLimits.from_settings(settings)
+    schema = build_schema(limits, DocumentPolicy.from_settings(settings))
+    compiled = (
+        CompiledPath(schema, limits, engine, statement_timeout_ms=settings.statement_timeout_ms)
+        if settings.compiled_queries
+        else None
+    )
     graphql = GraphQLView(
-        build_schema(QueryLimits.from_settings(settings), DocumentPolicy.from_settings(settings)),
+        schema,
         sessionmaker=sessionmaker,
         settings=settings,
         cache=cache,
+        compiled=compiled,
         readers=[make_sessionmaker(replica) for replica in replicas],
         metrics=metrics,
         graphql_ide="graphiql" if settings.graphiql else None,
@@ -141,6 +152,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.engine = engine
     app.state.metrics = metrics
     app.state.cache = cache
+    app.state.compiled = compiled
     app.state.graphql = graphql
     app.state.replicas = replicas
     return app

@@ -9,6 +9,7 @@ anything the plan declines at run time, goes through Strawberry as usual.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -23,6 +24,13 @@ from schema.compiled import CompiledQueries
 from schema.limits import QueryLimits
 
 Parts = tuple[str, str | None, Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    query: str
+    operation_name: str | None
 
 
 class CompiledPath:
@@ -51,7 +59,7 @@ class CompiledPath:
             )
         return self.readers[key]
 
-    async def answer(self, request: Request, session_maker: SessionMaker | None) -> bytes | None:
+    async def answer(self, request: Request, session_maker: SessionMaker | None) -> Answer | None:
         """The encoded answer, or None: let the regular path run."""
         reader = self.reader(session_maker)
         if reader is None:
@@ -60,9 +68,10 @@ class CompiledPath:
         if parts is None or not self.queries.planned(parts[0], parts[1]):
             return None
         query, operation_name, variables = parts
-        return await self.queries.answer(
+        body = await self.queries.answer(
             query, operation_name, variables, reader=reader, now=utcnow()
         )
+        return None if body is None else Answer(body, query, operation_name)
 
     async def admit(self, request: Request) -> None:
         """The regular path answered this anonymous request without errors."""

@@ -32,6 +32,7 @@ from schema.context import Context
 from schema.errors import DATABASE_ERRORS
 from server.auth import authenticate
 from server.cache import Entry, ResponseCache, cache_key, entity_tag, get_cache_key
+from server.compiled import CompiledPath
 from server.errors import error_response, internal_error_response
 from server.graphiql import graphiql_response
 from server.metrics import OPERATION, CacheResult, Metrics, note_error_codes, note_operation
@@ -65,6 +66,7 @@ class GraphQLView(GraphQL[Context, None]):
         cache: ResponseCache | None = None,
         readers: Sequence[SessionMaker] = (),
         metrics: Metrics | None = None,
+        compiled: CompiledPath | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -72,6 +74,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings = settings
         self.cache = cache
         self.metrics = metrics
+        self.compiled = compiled
         # Replicas for anonymous reads, taken in turn.
         self.replicas = Replicas(readers)
         self.rate_limits = RateLimits(
@@ -181,7 +184,8 @@ class GraphQLView(GraphQL[Context, None]):
                     lagging = await self._lags(request, reader, version)
                     if lagging:
                         version = None  # what the replica answers is not for this version
-        response = await self.run(request)
+        compiled = await self._run_compiled(request, reader) if anonymous else None
+        response = compiled if compiled is not None else await self.run(request)
         codes = getattr(response, ERROR_CODES_ATTR, None)
         if reader is not None and codes and "DATABASE_UNAVAILABLE" in codes:
             # The replica failed, not necessarily the database: reads are safe to repeat.
@@ -198,6 +202,8 @@ class GraphQLView(GraphQL[Context, None]):
         if not clean:
             response.headers["Cache-Control"] = "no-store"
             return response
+        if compiled is None and self.compiled is not None:
+            await self.compiled.admit(request)  # answered without errors: may be compiled
         body = bytes(response.body)
         etag = entity_tag(body)
         context: Context | None = getattr(request.state, "vestnik_context", None)
@@ -216,6 +222,21 @@ class GraphQLView(GraphQL[Context, None]):
         if lagging:
             seconds = 0.0  # possibly behind the primary: caches must ask again next time
         return self._cacheable(request, response, etag, seconds)
+
+    async def _run_compiled(self, request: Request, reader: SessionMaker | None) -> Response | None:
+        """A known anonymous query answered by its compiled plan (server/compiled.py); or None."""
+        if self.compiled is None:
+            return None
+        answer = await self.compiled.answer(request, reader)
+        if answer is None:
+            return None
+        note_operation(request.scope, answer.operation_name, answer.query)
+        spec = prefers_graphql_response(request.headers.get("accept", ""))
+        response = Response(
+            answer.body, media_type=GRAPHQL_RESPONSE_JSON if spec else "application/json"
+        )
+        setattr(response, ERROR_CODES_ATTR, [])
+        return response
 
     async def _lags(self, request: Request, reader: SessionMaker, version: int) -> bool:
         """The replica has not replayed ``version`` yet; a replica that fails is set aside."""

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     )
 
     # --- Caching (see README "Caching") ---
+    compiled_queries: bool = Field(
+        True,
+        description=(
+            "PostgreSQL: answer known anonymous article queries with one SQL statement, "
+            "without executing GraphQL field by field (README: Caching)."
+        ),
+    )
     response_cache: bool = Field(
         True,
         description="Keep encoded responses to anonymous queries in memory until content changes.",

@@ -11,7 +11,7 @@ replay is paused or the primary is down. PostgreSQL only (SQLite has no replicas
 import asyncio
 import contextlib
 import contextvars
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +25,7 @@ from sqlmodel import SQLModel
 from models import Article, ArticleStatus
 from models.db import SessionMaker, make_engine, make_sessionmaker
 from models.migrate import upgrade
+from models.rawdb import RawReader, Record
 from models.services.tokens import create_token
 from models.viewer import Role
 from schema.node import to_global_id
@@ -134,14 +135,25 @@ class Statements:
 
 
 @pytest.fixture
-def statements() -> Iterator[Statements]:
-    """Listens on every Engine, so it sees the app's primary and replica engines alike."""
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[Statements]:
+    """Listens on every Engine, so it sees the app's primary and replica engines alike.
+
+    And on the compiled query path's raw reads (models/rawdb.py), which bypass SQLAlchemy.
+    """
     recorded = Statements()
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if _REQUESTING.get():
             recorded.sent.append((conn.engine.url.port, statement))
 
+    fetch = RawReader._fetch
+
+    async def record_raw(reader: RawReader, sql: str, args: Sequence[Any]) -> list[Record]:
+        if _REQUESTING.get():
+            recorded.sent.append((sa.engine.make_url(reader.dsn).port, sql))
+        return await fetch(reader, sql, args)
+
+    monkeypatch.setattr(RawReader, "_fetch", record_raw)
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
     yield recorded
     sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)

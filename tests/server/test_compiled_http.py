@@ -1,0 +1,205 @@
+"""The compiled query path over HTTP: taken only by known anonymous queries, same answer.
+
+The first request of a document runs through Strawberry and admits it; the next identical
+one (any variables) is answered by its plan through asyncpg, which SQLAlchemy never sees,
+so ``count_queries`` tells the two paths apart.
+"""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models import ArticleStatus
+from models.db import SessionMaker, is_sqlite
+from models.services.tokens import create_token
+from models.viewer import Role
+from server.app import create_app
+from server.settings import Settings
+from tests.conftest import QueryCounter
+from tests.factories import make_article, make_author
+
+pytestmark = pytest.mark.anyio
+
+NEWS = "query News { articles(first: 5) { nodes { title slug authors { name } } } }"
+ONE = "query One($slug: String!) { article(slug: $slug) { title bodyHtml tags { name } } }"
+OFFICES = "{ offices(first: 2) { nodes { name } } }"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+@pytest.fixture
+async def uncached(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    """The app without its response cache, so every request runs a query."""
+    async with _client(engine, response_cache=False) as client:
+        yield client
+
+
+def _client(engine: AsyncEngine, **settings: object) -> "_Serving":
+    return _Serving(engine, Settings(migrate_on_start=False, seed_on_start=False, **settings))
+
+
+class _Serving:
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self.app = create_app(settings, engine=engine)
+
+    async def __aenter__(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app)
+        self.client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        return self.client
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+        if self.app.state.compiled is not None:
+            await self.app.state.compiled.close()
+
+
+async def _news(sessionmaker: SessionMaker) -> None:
+    author = await make_author(sessionmaker, "Ганна Бялова")
+    for n in range(3):
+        await make_article(sessionmaker, f"Навіна {n}", authors=[author])
+
+
+async def test_the_second_request_takes_the_compiled_path_with_the_same_answer(
+    uncached: httpx.AsyncClient,
+    sessionmaker: SessionMaker,
+    engine: AsyncEngine,
+    count_queries: QueryCounter,
+) -> None:
+    await _news(sessionmaker)
+    count_queries.reset()
+    first = await uncached.get("/graphql", params={"query": NEWS})
+    statements_first = count_queries.count
+    count_queries.reset()
+    second = await uncached.get("/graphql", params={"query": NEWS})
+
+    assert first.status_code == second.status_code == 200
+    assert orjson.loads(first.content)["data"]["articles"]["nodes"][0]["title"] == "Навіна 2"
+    assert second.content == first.content
+    for header in ("content-type", "etag", "cache-control", "vary"):
+        assert second.headers[header] == first.headers[header]
+    assert statements_first > 0
+    # PostgreSQL: the plan answered, through asyncpg. SQLite has no compiled path.
+    assert count_queries.count == (statements_first if is_sqlite(engine) else 0)
+
+
+async def test_variables_vary_and_each_answer_is_right(
+    uncached: httpx.AsyncClient,
+    sessionmaker: SessionMaker,
+    engine: AsyncEngine,
+    count_queries: QueryCounter,
+) -> None:
+    first = await make_article(sessionmaker, "Першая")
+    second = await make_article(sessionmaker, "Другая")
+    answers = []
+    for article in (first, second, first):
+        params = {"query": ONE, "variables": orjson.dumps({"slug": article.slug}).decode()}
+        response = await uncached.get("/graphql", params=params)
+        answers.append(response.json()["data"]["article"]["title"])
+    missing = await uncached.get(
+        "/graphql", params={"query": ONE, "variables": '{"slug": "no-such-article"}'}
+    )
+    assert answers == ["Першая", "Другая", "Першая"]
+    assert missing.json() == {"data": {"article": None}}
+    if not is_sqlite(engine):
+        count_queries.reset()
+        await uncached.get(
+            "/graphql",
+            params={"query": ONE, "variables": orjson.dumps({"slug": first.slug}).decode()},
+        )
+        assert count_queries.count == 0
+
+
+async def test_post_and_graphql_over_http_media_type(
+    uncached: httpx.AsyncClient, sessionmaker: SessionMaker, count_queries: QueryCounter
+) -> None:
+    await _news(sessionmaker)
+    body = {"query": NEWS, "operationName": "News"}
+    headers = {"Accept": GRAPHQL_RESPONSE}
+    first = await uncached.post("/graphql", json=body, headers=headers)
+    second = await uncached.post("/graphql", json=body, headers=headers)
+    assert first.headers["content-type"] == second.headers["content-type"] == GRAPHQL_RESPONSE
+    assert second.content == first.content
+    assert second.headers["cache-control"] == "no-store"  # POST answers are not reusable
+
+
+async def test_errors_are_the_regular_paths_and_are_never_admitted(
+    uncached: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    await _news(sessionmaker)
+    bad_cursor = 'query { articles(first: 2, after: "nonsense") { nodes { title } } }'
+    answers = [await uncached.get("/graphql", params={"query": bad_cursor}) for _ in range(2)]
+    assert answers[0].json() == answers[1].json()
+    assert answers[1].json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    too_many = "query { articles(first: 500) { nodes { title } } }"
+    refused = [await uncached.get("/graphql", params={"query": too_many}) for _ in range(2)]
+    assert refused[0].json() == refused[1].json()
+    assert "errors" in refused[1].json()
+
+
+async def test_a_known_document_with_a_page_too_large_is_refused_as_before(
+    uncached: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    await _news(sessionmaker)
+    query = "query Page($n: Int) { articles(first: $n) { nodes { title } } }"
+    fine = await uncached.get("/graphql", params={"query": query, "variables": '{"n": 2}'})
+    again = await uncached.get("/graphql", params={"query": query, "variables": '{"n": 2}'})
+    refused = await uncached.get("/graphql", params={"query": query, "variables": '{"n": 500}'})
+    assert fine.content == again.content
+    assert len(again.json()["data"]["articles"]["nodes"]) == 2
+    assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_editors_never_take_it_and_see_drafts(
+    uncached: httpx.AsyncClient,
+    sessionmaker: SessionMaker,
+    count_queries: QueryCounter,
+) -> None:
+    await _news(sessionmaker)
+    async with sessionmaker() as session:
+        _, secret = await create_token(session, name="Desk", role=Role.EDITOR)
+    headers = {"Authorization": f"Bearer {secret}"}
+    query = "query { articles(first: 10, filter: {status: DRAFT}) { nodes { title } } }"
+    await make_article(sessionmaker, "Чарнавік", status=ArticleStatus.DRAFT)
+    public = [await uncached.get("/graphql", params={"query": query}) for _ in range(2)]
+    count_queries.reset()
+    editor = await uncached.get("/graphql", params={"query": query}, headers=headers)
+    assert public[1].json() == {"data": {"articles": {"nodes": []}}}
+    assert editor.json() == {"data": {"articles": {"nodes": [{"title": "Чарнавік"}]}}}
+    assert count_queries.count > 0
+    assert editor.headers["cache-control"] == "private, no-store"
+
+
+async def test_unplannable_documents_keep_the_regular_path(
+    uncached: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    for _ in range(2):
+        count_queries.reset()
+        response = await uncached.get("/graphql", params={"query": OFFICES})
+        assert response.status_code == 200
+        assert count_queries.count > 0
+
+
+async def test_it_can_be_turned_off(
+    engine: AsyncEngine, sessionmaker: SessionMaker, count_queries: QueryCounter
+) -> None:
+    await _news(sessionmaker)
+    async with _client(engine, response_cache=False, compiled_queries=False) as client:
+        await client.get("/graphql", params={"query": NEWS})
+        count_queries.reset()
+        await client.get("/graphql", params={"query": NEWS})
+    assert count_queries.count > 0
+
+
+async def test_a_change_shows_in_the_next_compiled_answer(
+    uncached: httpx.AsyncClient,
+    sessionmaker: SessionMaker,
+) -> None:
+    await _news(sessionmaker)
+    before = [await uncached.get("/graphql", params={"query": NEWS}) for _ in range(2)]
+    await make_article(sessionmaker, "Свежая навіна")
+    after = await uncached.get("/graphql", params={"query": NEWS})
+    assert before[0].content == before[1].content
+    titles = [node["title"] for node in after.json()["data"]["articles"]["nodes"]]
+    assert titles[0] == "Свежая навіна"
