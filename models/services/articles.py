@@ -31,6 +31,7 @@ from models.article import (
 )
 from models.author import Author
 from models.columns import is_storable
+from models.errors import InvalidInput
 from models.revision import ArticleCorrection, ArticleRevision
 from models.services.pagination import (
     Ordering,
@@ -136,7 +137,15 @@ def visible_to(viewer: Viewer, now: Instant) -> ColumnElement[bool]:
     )
 
 
+# A search box's text; PostgreSQL refuses a search of about a megabyte with an error of its own.
+MAX_SEARCH_LENGTH = 500
+
+
 def _filtered(stmt: S, flt: ArticleFilter | None, search: str | None, dialect: str) -> S:
+    if search is not None and len(search) > MAX_SEARCH_LENGTH:
+        raise InvalidInput(
+            f"The search text is longer than {MAX_SEARCH_LENGTH} characters", field="search"
+        )
     if flt is not None:
         texts = (flt.tag, flt.author, flt.source_name)
         if not all(is_storable(text) for text in texts if text is not None):

@@ -10,7 +10,7 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 import orjson
@@ -150,7 +150,10 @@ def _decode_value(value: Any, key: OrderKey, error: InvalidInput) -> Any:
         except ValueError:
             raise error from None
         if parsed.tzinfo is not None:
-            return parsed
+            try:
+                return parsed.astimezone(UTC)  # as it is stored and compared
+            except OverflowError:  # e.g. year 1 at +01:00: before the first storable instant
+                raise error from None
     raise error
 
 

@@ -198,13 +198,37 @@ class CompiledQueries:
         return build(root.fields, view)
 
 
+# Keys with longer strings (or more parts) are not kept: a client sending big, ever
+# different variables must not fill memory with them.
+MAX_KEY_STRING = 256
+MAX_KEY_PARTS = 64
+
+
+class _Unkept:
+    """Stands for a key too big to keep; ``_Bounded`` neither finds nor keeps it."""
+
+
+UNKEPT = _Unkept()
+
+
 def _frozen(value: Any) -> Any:
-    """A hashable stand-in for arguments or variables (dicts and lists, nested)."""
-    if isinstance(value, dict):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return ("[list]", *(_frozen(v) for v in value))
-    return value
+    """A small hashable stand-in for arguments or variables; ``UNKEPT`` when too big."""
+    parts = [0]
+
+    def freeze(value: Any) -> Any:
+        parts[0] += 1
+        if parts[0] > MAX_KEY_PARTS or (isinstance(value, str) and len(value) > MAX_KEY_STRING):
+            raise OverflowError
+        if isinstance(value, dict):
+            return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+        if isinstance(value, list):
+            return ("[list]", *(freeze(v) for v in value))
+        return value
+
+    try:
+        return freeze(value)
+    except (OverflowError, TypeError):  # too big, or keys that do not sort
+        return UNKEPT
 
 
 T = TypeVar("T")
@@ -217,13 +241,17 @@ class _Bounded(Generic[T]):
         self.size = size
         self.items: dict[Any, T] = {}
 
-    def get(self, key: Any) -> T | None:
+    def get(self, key: tuple[Any, Any]) -> T | None:
+        if key[1] is UNKEPT:
+            return None
         try:
             return self.items.get(key)
         except TypeError:  # something unhashable in the key: never kept
             return None
 
-    def put(self, key: Any, value: T) -> None:
+    def put(self, key: tuple[Any, Any], value: T) -> None:
+        if key[1] is UNKEPT:
+            return
         try:
             self.items[key] = value
         except TypeError:

@@ -279,6 +279,12 @@ def test_cursor_round_trip(row):
         pytest.param(b64({"o": "test", "v": ["yesterday", "a", 1]}), id="not-a-datetime"),
         pytest.param(b64({"o": "test", "v": ["2024-01-10T10:00:00", "a", 1]}), id="naive"),
         pytest.param(b64({"o": "test", "v": [12, "a", 1]}), id="datetime-as-number"),
+        pytest.param(
+            b64({"o": "test", "v": ["0001-01-01T00:00:00+01:00", "a", 1]}), id="before-year-1-utc"
+        ),
+        pytest.param(
+            b64({"o": "test", "v": ["9999-12-31T23:59:59-01:00", "a", 1]}), id="after-9999-utc"
+        ),
     ],
 )
 def test_garbage_cursors_are_invalid_input(cursor):

@@ -606,6 +606,22 @@ async def test_search_with_a_filter(client, sessionmaker):
     assert russian == {"data": {"articles": {"nodes": [], "totalCount": 0}}}
 
 
+async def test_a_search_longer_than_a_search_box_is_refused_as_input(client, sessionmaker):
+    # given
+    await given_searchable_articles(sessionmaker)
+
+    # when
+    longest = await graphql(client, ARTICLES, search="budget " + "x" * 493)
+    too_long = await graphql(client, ARTICLES, search="budget " + "x" * 494)
+
+    # then
+    assert longest == {"data": {"articles": {"nodes": [], "totalCount": 0}}}
+    assert too_long["data"] is None
+    assert [(e["message"], e["extensions"]["code"]) for e in too_long["errors"]] == [
+        ("The search text is longer than 500 characters", "BAD_USER_INPUT")
+    ]
+
+
 # --- authors and tags --------------------------------------------------------------------------
 
 
