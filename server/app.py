@@ -75,10 +75,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 )
                 # Subscriptions hear of every process's changes (PostgreSQL) or this one's.
                 await running.enter_async_context(broker.running(engine))
+                if compiled is not None:
+                    await running.enter_async_context(compiled.running())
                 yield
         finally:
-            if compiled is not None:
-                await compiled.close()
             for replica in replicas:
                 await replica.dispose()
             if owns_engine:

@@ -8,7 +8,8 @@ answered by the regular path without errors before (``admit``). Everything else,
 anything the plan declines at run time, goes through Strawberry as usual.
 """
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,9 +47,26 @@ class CompiledPath:
         self.primary = engine
         self.statement_timeout_ms = statement_timeout_ms
         self.readers: dict[int, RawReader | None] = {}
+        # Raw readers hold connection pools: they exist only while the app's lifespan runs
+        # (an app served without it, as in some tests, always takes the regular path).
+        self.started = False
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        self.started = True
+        try:
+            yield
+        finally:
+            self.started = False
+            for reader in self.readers.values():
+                if reader is not None:
+                    await reader.close()
+            self.readers.clear()
 
     def reader(self, session_maker: SessionMaker | None) -> RawReader | None:
         """The raw reader for the database ``session_maker`` reads (None: the primary)."""
+        if not self.started:
+            return None
         engine = self.primary if session_maker is None else session_maker.kw.get("bind")
         if not isinstance(engine, AsyncEngine):
             return None
@@ -80,11 +98,6 @@ class CompiledPath:
         parts = await request_parts(request)
         if parts is not None:
             self.queries.admit(parts[0], parts[1])
-
-    async def close(self) -> None:
-        for reader in self.readers.values():
-            if reader is not None:
-                await reader.close()
 
 
 async def request_parts(request: Request) -> Parts | None:
