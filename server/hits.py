@@ -50,6 +50,8 @@ class CachedHits:
         self.cors = bool(view.settings.cors_allow_origins)
         # CORSMiddleware adds Origin to Vary on every response, even without an Origin.
         self.vary = (VARY + ", Origin" if self.cors else VARY).encode("latin-1")
+        # Cache-Control of an answer valid until content changes (most of them).
+        self.control = public_headers(self.settings, "", None)["Cache-Control"].encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -117,11 +119,13 @@ class CachedHits:
 
     def _response(self, entry: Entry, if_none_match: str | None) -> tuple[int, Headers, bytes]:
         """Status, headers and body, the headers in the order the full path sends them."""
-        public = public_headers(
-            self.settings, entry.etag, self.cache.seconds_valid(entry.expires_at)
-        )
+        seconds_valid = self.cache.seconds_valid(entry.expires_at)
+        if seconds_valid is None:
+            control = self.control
+        else:
+            public = public_headers(self.settings, entry.etag, seconds_valid)
+            control = public["Cache-Control"].encode("latin-1")
         etag = entry.etag.encode("latin-1")
-        control = public["Cache-Control"].encode("latin-1")
         if etag_matches(if_none_match, entry.etag):
             return 304, [(b"etag", etag), (b"cache-control", control), (b"vary", self.vary)], b""
         headers = [
