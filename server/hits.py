@@ -107,7 +107,7 @@ class CachedHits:
         if self.view.in_flight >= self.settings.max_concurrent_requests:
             return None
         limits = self.view.rate_limits
-        if limits.limits_anonymous and limits.check(HTTPConnection(scope)):
+        if limits.limits_anonymous and limits.check_anonymous(HTTPConnection(scope)):
             return None
         if self.metrics is not None:
             self.metrics.count_cache("hit")

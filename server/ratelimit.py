@@ -14,6 +14,7 @@ Three budgets, so one kind of traffic cannot starve another:
   address does not lock an editor behind the same NAT out of their first request.
 """
 
+import functools
 import hashlib
 import ipaddress
 import time
@@ -85,10 +86,14 @@ class RateLimits:
         """Charge this request to its budget: 0 if allowed, else seconds until it would be."""
         token = token_key(connection)
         if token is None:
-            return self.anonymous.take(self.client(connection))
+            return self.check_anonymous(connection)
         if token in self._verified:
             return self.editors.take(token)
         return self.unverified.take(self.client(connection))
+
+    def check_anonymous(self, connection: HTTPConnection) -> float:
+        """``check`` for a request known to carry no ``Authorization`` header."""
+        return self.anonymous.take(self.client(connection))
 
     def verified(self, connection: HTTPConnection) -> None:
         """The request's token authenticated: from now on it has its own budget."""
@@ -128,6 +133,12 @@ def client_address(connection: HTTPConnection, *, trust_forwarded_for: bool) -> 
     if trust_forwarded_for:
         forwarded = ",".join(connection.headers.getlist("x-forwarded-for"))
         host = forwarded.rsplit(",", 1)[-1].strip() or host
+    return _budget_key(host)
+
+
+@functools.lru_cache(maxsize=4096)  # parsing an address costs more than the rest of a check
+def _budget_key(host: str) -> str:
+    """The key an address is charged under: itself, its IPv4 form, or its IPv6 /64."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
