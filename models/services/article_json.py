@@ -47,24 +47,32 @@ def with_related(
 @functools.cache
 def _byline(columns: tuple[str, ...]) -> Any:
     _check(columns, AUTHOR_JSON_COLUMNS, "author")
-    return (
-        sa.select(_json_list(_AUTHOR, columns, _BYLINE.c.position, _AUTHOR.c.id))
-        .select_from(_BYLINE.join(_AUTHOR, _AUTHOR.c.id == _BYLINE.c.author_id))
-        .where(_BYLINE.c.article_id == _ARTICLE.c.id)
-        .scalar_subquery()
-        .label("authors")
-    )
+    order = (_BYLINE.c.position, _AUTHOR.c.id)  # as authors_of_articles
+    return _per_article(_AUTHOR, columns, order, _BYLINE, _BYLINE.c.author_id, "authors")
 
 
 @functools.cache
 def _tags(columns: tuple[str, ...]) -> Any:
     _check(columns, TAG_JSON_COLUMNS, "tag")
+    order = (_TAG.c.name, _TAG.c.id)  # as tags_of_articles
+    return _per_article(_TAG, columns, order, _TAGGED, _TAGGED.c.tag_id, "tags")
+
+
+def _per_article(
+    table: sa.Table,
+    columns: Sequence[str],
+    order: Sequence[Any],
+    link: sa.Table,
+    link_key: Any,
+    label: str,
+) -> Any:
+    """The JSON list of ``table`` rows linked to the outer query's article."""
     return (
-        sa.select(_json_list(_TAG, columns, _TAG.c.name, _TAG.c.id))
-        .select_from(_TAGGED.join(_TAG, _TAG.c.id == _TAGGED.c.tag_id))
-        .where(_TAGGED.c.article_id == _ARTICLE.c.id)
+        sa.select(_json_list(table, columns, *order))
+        .select_from(link.join(table, table.c.id == link_key))
+        .where(link.c.article_id == _ARTICLE.c.id)
         .scalar_subquery()
-        .label("tags")
+        .label(label)
     )
 
 
