@@ -52,12 +52,15 @@ def group_of(filename: str) -> str:
     return "python" if filename.startswith(("~", "<")) else "other"
 
 
-async def run(url: str, query: str, variables: dict[str, object], requests: int) -> float:
+async def run(
+    url: str, query: str, variables: dict[str, object], requests: int, *, compiled: bool = True
+) -> float:
     settings = Settings(
         database_url=url,
         migrate_on_start=False,
         seed_on_start=False,
         response_cache=False,
+        compiled_queries=compiled,
         rate_limit_per_minute=0,
         metrics=False,
     )
@@ -122,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--slug", help="for article_by_slug: which article")
     parser.add_argument("--search", default="кокюўэ хюгуліс", help="for search: the words")
+    parser.add_argument(
+        "--no-compiled",
+        action="store_true",
+        help="profile GraphQL's executor: the compiled query path off",
+    )
     options = parser.parse_args(argv)
     cluster = Cluster(CACHE_DIR / "pg15")
     cluster.start()
@@ -132,7 +140,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             variables = {"slug": options.slug or asyncio.run(a_published_slug(url))}
         elif options.query == "search":
             variables = {"q": options.search}
-        asyncio.run(run(url, document(options.query), variables, options.requests))
+        asyncio.run(
+            run(
+                url,
+                document(options.query),
+                variables,
+                options.requests,
+                compiled=not options.no_compiled,
+            )
+        )
     finally:
         cluster.stop()
 
