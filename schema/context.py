@@ -28,6 +28,8 @@ class Context:
     webhook_allow_private_addresses: bool = False
     # Where anonymous reads go (a streaming replica), when there is one; None: the primary.
     reader: SessionMaker | None = None
+    # The text a persisted query's hash stood for, once resolved (the compiled path keeps it).
+    document: str | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

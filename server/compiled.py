@@ -24,7 +24,18 @@ from models.rawdb import RawReader
 from schema.compiled import CompiledQueries
 from schema.limits import QueryLimits
 
-Parts = tuple[str, str | None, Mapping[str, Any] | None]
+
+@dataclass(frozen=True)
+class Parts:
+    """A plain single request: its document, or the persisted-query hash standing for it."""
+
+    query: str | None
+    operation_name: str | None
+    variables: Mapping[str, Any] | None
+    hash: str | None = None
+
+
+HASH_LENGTH = 64  # hex digits of a SHA-256
 
 
 @dataclass(frozen=True)
@@ -83,21 +94,30 @@ class CompiledPath:
         if reader is None:
             return None
         parts = await request_parts(request)
-        if parts is None or not self.queries.planned(parts[0], parts[1]):
+        if parts is None:
             return None
-        query, operation_name, variables = parts
-        body = await self.queries.answer(
-            query, operation_name, variables, reader=reader, now=utcnow()
-        )
-        return None if body is None else Answer(body, query, operation_name)
+        query, name = parts.query, parts.operation_name
+        if query is None and parts.hash is not None:
+            query = self.queries.persisted_query(parts.hash, name)
+        if query is None or not self.queries.planned(query, name):
+            return None
+        body = await self.queries.answer(query, name, parts.variables, reader=reader, now=utcnow())
+        return None if body is None else Answer(body, query, name)
 
-    async def admit(self, request: Request) -> None:
-        """The regular path answered this anonymous request without errors."""
+    async def admit(self, request: Request, resolved: str | None) -> None:
+        """The regular path answered this anonymous request without errors.
+
+        ``resolved``: the text a persisted-query hash stood for, as the regular path found it.
+        """
         if self.reader(None) is None:
             return
         parts = await request_parts(request)
-        if parts is not None:
-            self.queries.admit(parts[0], parts[1])
+        if parts is None:
+            return
+        if parts.query is not None:
+            self.queries.admit(parts.query, parts.operation_name)
+        elif parts.hash is not None and resolved is not None:
+            self.queries.admit_persisted(parts.hash, resolved, parts.operation_name)
 
 
 async def request_parts(request: Request) -> Parts | None:
@@ -120,10 +140,37 @@ async def request_parts(request: Request) -> Parts | None:
         params = body
         variables = body.get("variables")
     query, name = params.get("query"), params.get("operationName")
-    if params.get("extensions") or not isinstance(query, str):
-        return None
     if name is not None and (not isinstance(name, str) or not name):
         return None
     if variables is not None and not isinstance(variables, dict):
         return None
-    return query, name, variables
+    extensions = params.get("extensions")
+    if not extensions:
+        return Parts(query, name, variables) if isinstance(query, str) else None
+    # Only a hash alone: {"persistedQuery": {"version": 1, "sha256Hash": "<64 hex>"}}.
+    if query is not None:
+        return None
+    if request.method == "GET":
+        accept = request.headers.get("accept", "")
+        if not isinstance(extensions, str) or "text/html" in accept or "*/*" in accept:
+            return None  # a GET without a query that accepts HTML gets GraphiQL's page
+    try:
+        extensions = orjson.loads(extensions) if isinstance(extensions, str) else extensions
+    except orjson.JSONDecodeError:
+        return None
+    hash = _persisted_hash(extensions)
+    return None if hash is None else Parts(None, name, variables, hash)
+
+
+def _persisted_hash(extensions: object) -> str | None:
+    if not isinstance(extensions, dict) or set(extensions) != {"persistedQuery"}:
+        return None
+    persisted = extensions["persistedQuery"]
+    if not isinstance(persisted, dict) or set(persisted) != {"version", "sha256Hash"}:
+        return None
+    hash = persisted["sha256Hash"]
+    if persisted["version"] != 1 or type(persisted["version"]) is not int:
+        return None
+    if not isinstance(hash, str) or len(hash) != HASH_LENGTH:
+        return None
+    return hash.lower()  # as the regular path reads it; only admitted hashes are ever found

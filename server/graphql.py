@@ -202,11 +202,12 @@ class GraphQLView(GraphQL[Context, None]):
         if not clean:
             response.headers["Cache-Control"] = "no-store"
             return response
+        context: Context | None = getattr(request.state, "vestnik_context", None)
         if compiled is None and self.compiled is not None:
-            await self.compiled.admit(request)  # answered without errors: may be compiled
+            # Answered without errors: may be compiled from now on.
+            await self.compiled.admit(request, context.document if context else None)
         body = bytes(response.body)
         etag = entity_tag(body)
-        context: Context | None = getattr(request.state, "vestnik_context", None)
         expires_at = context.expires_at if context is not None else None
         if key is not None and version is not None and self.cache is not None:
             media_type = response.headers["content-type"]

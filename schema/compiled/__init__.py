@@ -38,6 +38,7 @@ import strawberry
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 from graphql.execution.values import get_argument_values, get_variable_values
 
+from models.document import document_hash
 from models.errors import DomainError
 from models.rawdb import NOW, Prepared, RawReader, Record, Uncompilable
 from models.services import articles
@@ -72,6 +73,8 @@ class CompiledQueries:
         # By the inputs they were built from: statements ready to run, and limits' verdicts.
         self.statements: _Bounded[Any] = _Bounded(MAX_STATEMENTS)
         self.within_limits: _Bounded[bool] = _Bounded(MAX_STATEMENTS)
+        # Persisted-query hashes the regular path resolved, to their admitted text.
+        self.persisted: _Bounded[str] = _Bounded(MAX_DOCUMENTS)
 
     def admit(self, query: str, operation_name: str | None) -> None:
         """The regular path answered ``query`` for an anonymous viewer without errors."""
@@ -85,6 +88,18 @@ class CompiledQueries:
         self.known[key] = _Known(document, plan_operation(self.schema, document, operation_name))
         if len(self.known) > MAX_DOCUMENTS:
             self.known.popitem(last=False)
+
+    def admit_persisted(self, hash: str, query: str, operation_name: str | None) -> None:
+        """The regular path answered the persisted query ``hash`` (it stood for ``query``)."""
+        if document_hash(query) != hash:
+            return
+        self.admit(query, operation_name)
+        if (query, operation_name) in self.known:
+            self.persisted.put((hash, operation_name), query)
+
+    def persisted_query(self, hash: str, operation_name: str | None) -> str | None:
+        """The admitted query a persisted-query hash stands for; None: not admitted."""
+        return self.persisted.get((hash, operation_name))
 
     def planned(self, query: str, operation_name: str | None) -> bool:
         known = self.known.get((query, operation_name))

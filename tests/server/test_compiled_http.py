@@ -6,6 +6,7 @@ so ``count_queries`` tells the two paths apart.
 """
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -224,3 +225,53 @@ async def test_a_change_shows_in_the_next_compiled_answer(
     assert before[0].content == before[1].content
     titles = [node["title"] for node in after.json()["data"]["articles"]["nodes"]]
     assert titles[0] == "Свежая навіна"
+
+
+JSON = {"Accept": "application/json"}  # without a query, */* or text/html gets GraphiQL
+
+
+def _persisted(query: str, *, upper: bool = False) -> str:
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    digest = digest.upper() if upper else digest
+    return orjson.dumps({"persistedQuery": {"version": 1, "sha256Hash": digest}}).decode()
+
+
+async def test_a_persisted_query_hash_takes_it_too(
+    uncached: httpx.AsyncClient,
+    sessionmaker: SessionMaker,
+    engine: AsyncEngine,
+    count_queries: QueryCounter,
+) -> None:
+    await _news(sessionmaker)
+    registered = await uncached.get(
+        "/graphql", params={"query": NEWS, "extensions": _persisted(NEWS)}
+    )
+    by_hash = [
+        await uncached.get("/graphql", params={"extensions": _persisted(NEWS)}, headers=JSON)
+        for _ in range(2)
+    ]
+    count_queries.reset()
+    compiled = await uncached.get("/graphql", params={"extensions": _persisted(NEWS)}, headers=JSON)
+    upper = await uncached.get(
+        "/graphql", params={"extensions": _persisted(NEWS, upper=True)}, headers=JSON
+    )
+    page = await uncached.get("/graphql", params={"extensions": _persisted(NEWS)})  # Accept: */*
+
+    assert registered.status_code == 200
+    assert {r.content for r in (*by_hash, compiled, upper)} == {registered.content}
+    assert compiled.headers["etag"] == registered.headers["etag"]
+    assert page.headers["content-type"].startswith("text/html")  # GraphiQL, as without a plan
+    # PostgreSQL: both answered by the plan. SQLite: two pages with their bylines.
+    assert article_reads(count_queries) == (2 * 2 if is_sqlite(engine) else 0)
+
+
+async def test_an_unknown_hash_is_still_not_found(
+    uncached: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    await _news(sessionmaker)
+    other = NEWS.replace("first: 5", "first: 4")
+    await uncached.get("/graphql", params={"query": NEWS, "extensions": _persisted(NEWS)})
+    for _ in range(2):
+        await uncached.get("/graphql", params={"extensions": _persisted(NEWS)}, headers=JSON)
+    unknown = await uncached.get("/graphql", params={"extensions": _persisted(other)}, headers=JSON)
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
