@@ -99,7 +99,10 @@ class ArticleQuery:
         filter: ArticleFilter | None = None,
         search: Annotated[
             str | None,
-            strawberry.argument(description="Words that must all occur in title, lead or body."),
+            strawberry.argument(
+                description="Words that must all occur in title, lead or body; "
+                f"at most {articles.MAX_SEARCH_LENGTH} characters."
+            ),
         ] = None,
         order_by: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
     ) -> Connection[ArticleType]:
