@@ -129,8 +129,10 @@ class CompiledQueries:
             data = {root.key: await self._root(root, coerced, reader, now) for root in plan.roots}
         except (Fallback, DomainError, Uncompilable):
             return None
-        except Exception as error:  # the regular path will meet it too and report it properly
-            logger.info("compiled query stepped aside: %s: %s", type(error).__name__, error)
+        except Exception as error:
+            # E.g. the database is slow or down: the regular path answers, with its own error
+            # if it meets the same; an operator should still see why this path stepped aside.
+            logger.warning("compiled query stepped aside: %s: %s", type(error).__name__, error)
             return None
         return orjson.dumps({"data": data})
 
