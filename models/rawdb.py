@@ -31,6 +31,8 @@ from models.db import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS, server_sett
 # Connections per process for these reads, besides the engine's pool: they are held for
 # one short statement each, so a few serve many concurrent requests.
 POOL_SIZE = 8
+# How long closing waits for busy connections before cutting them off.
+CLOSE_TIMEOUT_SECONDS = 5.0
 # Statement shapes kept compiled (a shape: which filters, columns and relations).
 MAX_SHAPES = 500
 
@@ -163,9 +165,19 @@ class RawReader:
             return self._pool
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        """Close the pool; connections still busy after a few seconds are cut off.
+
+        asyncpg's graceful close waits for every connection to come back, with no limit of
+        its own: a shutdown must not hang on a read that never returns.
+        """
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+                await pool.close()
+        except TimeoutError:
+            pool.terminate()
 
 
 async def _nothing_to_reset(connection: asyncpg.Connection) -> None:

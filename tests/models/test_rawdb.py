@@ -1,15 +1,18 @@
 """Reads straight through asyncpg: the services' statements, the same rows, shapes compiled once."""
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 
-from models import ArticleStatus
+from models import ArticleStatus, rawdb
 from models.columns import utcnow
 from models.db import SessionMaker, is_sqlite
 from models.rawdb import RawReader
@@ -121,3 +124,23 @@ async def test_only_columns_that_read_back_the_same_may_be_json() -> None:
     stmt, _ordering, _window = page()
     with pytest.raises(ValueError, match="created_at"):
         with_related(stmt, authors=("created_at",))
+
+
+async def test_closing_does_not_wait_for_a_read_that_never_ends(
+    reader: RawReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rawdb, "CLOSE_TIMEOUT_SECONDS", 0.5)
+    started = asyncio.Event()
+
+    async def slow() -> None:
+        started.set()
+        await reader.fetch(sa.select(sa.func.pg_sleep(30)))
+
+    task = asyncio.create_task(slow())
+    await started.wait()
+    await asyncio.sleep(0.3)  # the statement is running
+    before = time.monotonic()
+    await reader.close()
+    assert time.monotonic() - before < 5
+    with pytest.raises(Exception):  # noqa: B017  # the cut-off read fails, as it must
+        await task
