@@ -2,8 +2,8 @@
 
 The compiled query path (``schema/compiled``) answers a page with one statement: each
 row carries, besides the article's columns, ``authors`` and ``tags`` columns holding JSON
-arrays of ``[column, ...]`` arrays, in the order ``authors_of_articles`` and
-``tags_of_articles`` give them. Only columns whose JSON form reads back as the same Python
+arrays of ``[column, ...]`` arrays, in ``BYLINE_ORDER`` and ``TAG_ORDER``, as every
+other read of them. Only columns whose JSON form reads back as the same Python
 value (numbers and text, no timestamps) may be asked for.
 """
 
@@ -17,6 +17,7 @@ from sqlalchemy.sql import Select
 
 from models.article import Article, ArticleAuthor, ArticleTag
 from models.author import Author
+from models.services.articles import BYLINE_ORDER, TAG_ORDER
 from models.tag import Tag
 
 AUTHOR_JSON_COLUMNS = frozenset({"id", "slug", "name", "bio", "avatar_url"})
@@ -47,15 +48,13 @@ def with_related(
 @functools.cache
 def _byline(columns: tuple[str, ...]) -> Any:
     _check(columns, AUTHOR_JSON_COLUMNS, "author")
-    order = (_BYLINE.c.position, _AUTHOR.c.id)  # as authors_of_articles
-    return _per_article(_AUTHOR, columns, order, _BYLINE, _BYLINE.c.author_id, "authors")
+    return _per_article(_AUTHOR, columns, BYLINE_ORDER, _BYLINE, _BYLINE.c.author_id, "authors")
 
 
 @functools.cache
 def _tags(columns: tuple[str, ...]) -> Any:
     _check(columns, TAG_JSON_COLUMNS, "tag")
-    order = (_TAG.c.name, _TAG.c.id)  # as tags_of_articles
-    return _per_article(_TAG, columns, order, _TAGGED, _TAGGED.c.tag_id, "tags")
+    return _per_article(_TAG, columns, TAG_ORDER, _TAGGED, _TAGGED.c.tag_id, "tags")
 
 
 def _per_article(

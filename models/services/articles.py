@@ -385,6 +385,12 @@ async def articles_by_ids(
     return [found.get(id) for id in ids]
 
 
+# The order of a byline and of an article's tags, for every read of them (here, and the
+# JSON arrays of models/services/article_json.py).
+BYLINE_ORDER: tuple[Any, ...] = (col(ArticleAuthor.position), col(Author.id))
+TAG_ORDER: tuple[Any, ...] = (col(Tag.name), col(Tag.id))
+
+
 async def authors_of_articles(
     session: AsyncSession, *, article_ids: Sequence[int]
 ) -> list[list[Author]]:
@@ -393,7 +399,7 @@ async def authors_of_articles(
         select(ArticleAuthor.article_id, Author)
         .join(Author, col(Author.id) == col(ArticleAuthor.author_id))
         .where(col(ArticleAuthor.article_id).in_(article_ids))
-        .order_by(col(ArticleAuthor.article_id), col(ArticleAuthor.position), col(Author.id))
+        .order_by(col(ArticleAuthor.article_id), *BYLINE_ORDER)
     )
     byline: dict[int, list[Author]] = {id: [] for id in article_ids}
     for article_id, author in (await session.exec(stmt)).all():
@@ -444,7 +450,7 @@ async def tags_of_articles(session: AsyncSession, *, article_ids: Sequence[int])
         select(ArticleTag.article_id, Tag)
         .join(Tag, col(Tag.id) == col(ArticleTag.tag_id))
         .where(col(ArticleTag.article_id).in_(article_ids))
-        .order_by(col(ArticleTag.article_id), col(Tag.name), col(Tag.id))
+        .order_by(col(ArticleTag.article_id), *TAG_ORDER)
     )
     tags: dict[int, list[Tag]] = {id: [] for id in article_ids}
     for article_id, tag in (await session.exec(stmt)).all():
