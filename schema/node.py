@@ -8,9 +8,13 @@ import strawberry
 
 from models.errors import DomainError, InvalidInput
 from models.services.pagination import MAX_ROW_ID
+from schema.sources import GlobalId, declare
 
 NODE_TYPES = ("Article", "Author", "Tag", "Office")
 _PK = re.compile(r"[1-9][0-9]{0,9}")
+
+
+declare("Node", {"id": GlobalId()})
 
 
 @strawberry.interface(description="An object with a globally unique ID (Relay).")

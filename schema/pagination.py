@@ -1,6 +1,7 @@
 """Relay connections: ``edges { cursor node }``, ``nodes``, ``pageInfo``, ``totalCount``."""
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -12,8 +13,39 @@ from models.services.catalog import Named
 from models.services.pagination import Page, PageArgs, count_rows
 from schema.context import Info
 from schema.node import from_global_id
+from schema.sources import Column, Computed, Nested, Relation, declare
 
 T = TypeVar("T")
+
+
+PAGE_INFO = declare(
+    "PageInfo",
+    {
+        "hasNextPage": Column("has_next", attribute="has_next_page"),
+        "hasPreviousPage": Column("has_previous", attribute="has_previous_page"),
+        "startCursor": Column("start_cursor"),
+        "endCursor": Column("end_cursor"),
+    },
+)
+"""A page's attributes (``models.services.pagination.Page``), not a table's columns."""
+
+# Every ``XConnection`` and ``XEdge`` (see schema.sources.GENERIC_SUFFIXES).
+declare(
+    "Connection",
+    {
+        "edges": Relation("Edge", via="the page's rows, in its order"),
+        "nodes": Relation("Node", via="the page's rows, in its order"),
+        "pageInfo": Nested("PageInfo", attribute="page_info"),
+        "totalCount": Computed((), relations=frozenset({"count"})),
+    },
+)
+declare(
+    "Edge",
+    {
+        "cursor": Computed((), relations=frozenset({"ordering"})),  # the ordering's columns
+        "node": Relation("Node", via="the page's row"),
+    },
+)
 
 
 @strawberry.type
@@ -53,12 +85,7 @@ class Connection(Generic[T]):
             Edge(cursor=cursor, node=wrap(item))
             for item, cursor in zip(page.items, page.cursors, strict=True)
         ]
-        info = PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
-        )
+        info = PageInfo(**PAGE_INFO.values(partial(getattr, page)))
         return cls(edges=edges, page_info=info, count=count)
 
 

@@ -26,6 +26,7 @@ from schema.offices.mutations import OfficeMutation
 from schema.offices.queries import OfficeQuery
 from schema.offices.types import OfficeType
 from schema.persisted import DOCUMENT_REFUSALS, DocumentPolicy, DocumentStore, PersistedDocuments
+from schema.sources import Root, declare_roots
 from schema.subscriptions.context import TRANSPORT_REFUSALS, TransportRules
 from schema.subscriptions.types import Subscription
 from schema.tags.mutations import TagMutation
@@ -52,6 +53,14 @@ async def resolve_node(info: Info, id: str) -> Node | None:
         return TagType.from_model(tag) if tag else None
     office = await loaders.office.load(pk)
     return OfficeType.from_model(office) if office else None
+
+
+declare_roots(
+    {
+        "node": Root("resolve_node", arguments=frozenset({"id"})),
+        "nodes": Root("resolve_node", arguments=frozenset({"ids"})),
+    }
+)
 
 
 @strawberry.type

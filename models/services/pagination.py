@@ -70,6 +70,14 @@ class Page(Generic[T]):
     has_next: bool
     has_previous: bool
 
+    @property
+    def start_cursor(self) -> str | None:
+        return self.cursors[0] if self.cursors else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None
+
 
 @dataclass(frozen=True)
 class Window:

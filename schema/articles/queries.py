@@ -5,6 +5,7 @@ for the whole page in the same session (one query each), so those fields resolve
 a DataLoader round per article.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from schema.context import Info
 from schema.enums import ArticleOrder, ArticleStatus, Language
 from schema.node import from_global_id
 from schema.pagination import Connection
+from schema.sources import Root, declare_roots
 
 
 @strawberry.input(description="Narrows an article list; all given conditions must hold.")
@@ -54,6 +56,63 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
     return None if value is None else require_aware(value, field)
 
 
+@dataclass(frozen=True)
+class ArticleLookup:
+    """``article(id, slug, language)`` as the services take it."""
+
+    id: int | None
+    slug: str | None
+    language: Language | None
+
+
+def article_lookup(
+    *, id: strawberry.ID | None = None, slug: str | None = None, language: Language | None = None
+) -> ArticleLookup:
+    """The meaning of ``article``'s arguments, for the resolver and the compiled path."""
+    if id is None and slug is None:
+        raise InvalidInput("Pass id or slug", field="id")
+    pk = from_global_id(id, "Article")[1] if id is not None else None
+    return ArticleLookup(id=pk, slug=slug, language=language)
+
+
+@dataclass(frozen=True)
+class ArticleList:
+    """``articles(...)`` as the services take it."""
+
+    page: PageArgs
+    filter: articles.ArticleFilter | None
+    search: str | None
+    order: ArticleOrder
+
+
+def article_list(
+    *,
+    order_by: ArticleOrder,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: ArticleFilter | None = None,
+    search: str | None = None,
+) -> ArticleList:
+    """The meaning of ``articles``'s arguments, for the resolver and the compiled path."""
+    return ArticleList(
+        page=PageArgs(first=first, after=after, last=last, before=before),
+        filter=filter.to_domain() if filter else None,
+        search=search,
+        order=order_by,
+    )
+
+
+_PAGE = frozenset({"first", "after", "last", "before"})
+declare_roots(
+    {
+        "article": Root("get_article", arguments=frozenset({"id", "slug", "language"})),
+        "articles": Root("list_articles", arguments=_PAGE | {"filter", "search", "orderBy"}),
+    }
+)
+
+
 @strawberry.type
 class ArticleQuery:
     @strawberry.field(description="One article by ID, or by slug (and language).")
@@ -64,18 +123,16 @@ class ArticleQuery:
         slug: str | None = None,
         language: Language | None = None,
     ) -> ArticleType | None:
-        if id is None and slug is None:
-            raise InvalidInput("Pass id or slug", field="id")
-        pk = from_global_id(id, "Article")[1] if id is not None else None
+        lookup = article_lookup(id=id, slug=slug, language=language)
         selection = article_selection_of(info.selected_fields)
         async with info.context.session() as session:
             found = await articles.get_article(
                 session,
                 viewer=info.context.viewer,
                 now=info.context.now,
-                id=pk,
-                slug=slug,
-                language=language,
+                id=lookup.id,
+                slug=lookup.slug,
+                language=lookup.language,
                 columns=selection.columns,
             )
             if found is None:
@@ -107,17 +164,25 @@ class ArticleQuery:
         order_by: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
     ) -> Connection[ArticleType]:
         context = info.context
-        domain_filter = filter.to_domain() if filter else None
+        asked = article_list(
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            filter=filter,
+            search=search,
+            order_by=order_by,
+        )
         selection = connection_selection_of(info.selected_fields)
         async with context.session() as session:
             page = await articles.list_articles(
                 session,
                 viewer=context.viewer,
                 now=context.now,
-                page=PageArgs(first=first, after=after, last=last, before=before),
-                filter=domain_filter,
-                search=search,
-                order=order_by,
+                page=asked.page,
+                filter=asked.filter,
+                search=asked.search,
+                order=asked.order,
                 columns=selection.columns,
             )
             related = await articles.related_of_articles(
@@ -133,8 +198,8 @@ class ArticleQuery:
                     session,
                     viewer=context.viewer,
                     now=context.now,
-                    filter=domain_filter,
-                    search=search,
+                    filter=asked.filter,
+                    search=asked.search,
                 )
 
         return Connection.of(page, lambda row: ArticleType.from_model(row, related), count)

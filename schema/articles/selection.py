@@ -3,16 +3,18 @@
 Read from Strawberry's ``info.selected_fields``, which already expands fragment spreads and
 inline fragments; aliases do not matter (a field is known by its name). Directives
 (``@skip``/``@include``) are ignored, so a skipped field is still read: the selection may be
-larger than needed, never smaller. A field this module does not know makes the read take
-every column: a wasted read is acceptable, a wrong answer is not.
+larger than needed, never smaller. The columns and relations of each field are the
+``Article`` declaration's (``schema/articles/types.py``); a field it does not know makes the
+read take every column: a wasted read is acceptable, a wrong answer is not.
 """
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from strawberry.types.nodes import SelectedField, Selection
 
-from models.services.articles import ARTICLE_COLUMNS
+from schema.sources import Declaration, declaration
 
 
 @dataclass(frozen=True)
@@ -27,43 +29,11 @@ class ArticleSelection:
 
 EVERY_COLUMN = ArticleSelection(columns=None)
 
-_JSON_LD = frozenset(
-    {"title", "lead", "language", "published_at", "updated_at", "source_name", "source_url"}
-)
 
-FIELD_COLUMNS: dict[str, frozenset[str]] = {
-    "__typename": frozenset(),
-    "id": frozenset(),
-    "slug": frozenset({"slug"}),
-    "title": frozenset({"title"}),
-    "lead": frozenset({"lead"}),
-    "body": frozenset({"body"}),
-    "bodyHtml": frozenset({"body_html"}),
-    "status": frozenset({"status"}),
-    "language": frozenset({"language"}),
-    "publishedAt": frozenset({"published_at"}),
-    "createdAt": frozenset({"created_at"}),
-    "updatedAt": frozenset({"updated_at"}),
-    "version": frozenset({"version"}),
-    "sourceName": frozenset({"source_name"}),
-    "sourceUrl": frozenset({"source_url"}),
-    "readingTimeMinutes": frozenset({"lead", "body"}),
-    "authors": frozenset(),
-    "tags": frozenset(),
-    "corrections": frozenset(),
-    "revisions": frozenset(),
-    "translations": frozenset({"translation_group"}),
-    "jsonLd": _JSON_LD,
-}
-"""Each field of the ``Article`` type and the columns its value comes from.
-
-A test checks that every field of the type is here and every column named is a real one.
-"""
-
-assert all(columns <= ARTICLE_COLUMNS for columns in FIELD_COLUMNS.values())
-
-_NEEDS_AUTHORS = frozenset({"authors", "jsonLd"})
-_NEEDS_TAGS = frozenset({"tags"})
+@functools.cache
+def _article() -> Declaration:
+    # Looked up when first needed: the types module that declares it imports this one.
+    return declaration("Article")
 
 
 def fields_of(selections: Iterable[Selection]) -> Iterator[SelectedField]:
@@ -100,14 +70,16 @@ def article_selection(article: Iterable[Selection]) -> ArticleSelection:
     columns: set[str] = set()
     known = True
     authors = tags = False
+    declared = _article()
     for field in fields_of(article):
-        needed = FIELD_COLUMNS.get(field.name)
+        needed = declared.columns_of(field.name)
         if needed is None:
             known = False
         else:
             columns |= needed
-        authors = authors or field.name in _NEEDS_AUTHORS
-        tags = tags or field.name in _NEEDS_TAGS
+        relations = declared.relations_of(field.name)
+        authors = authors or "authors" in relations
+        tags = tags or "tags" in relations
     return ArticleSelection(
         columns=frozenset(columns) if known else None, authors=authors, tags=tags
     )

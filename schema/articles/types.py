@@ -21,7 +21,10 @@ from schema.errors import camel
 from schema.jsonld import news_article
 from schema.node import Node, to_global_id
 from schema.permissions import IsEditor
+from schema.sources import Column, Computed, GlobalId, Relation, declare
 from schema.tags.types import TagType
+
+CORRECTION = declare("Correction", {"note": Column("note"), "createdAt": Column("created_at")})
 
 
 @strawberry.type(description="A public, timestamped correction to a published article.")
@@ -31,7 +34,30 @@ class Correction:
 
     @classmethod
     def from_model(cls, row: ArticleCorrection) -> Self:
-        return cls(note=row.note, created_at=row.created_at)
+        return cls(**CORRECTION.values(partial(getattr, row)))
+
+
+def _snapshot(name: str) -> Computed:
+    return Computed(("snapshot",), lambda snapshot: snapshot.get(name, ""), attribute=name)
+
+
+REVISION = declare(
+    "Revision",
+    {
+        "version": Column("version"),
+        "createdAt": Column("created_at"),
+        "author": Column("actor", attribute="author"),
+        "changedFields": Computed(
+            ("changed_fields",),
+            lambda names: [camel(name) for name in names],
+            attribute="changed_fields",
+        ),
+        "title": _snapshot("title"),
+        "slug": _snapshot("slug"),
+        "lead": _snapshot("lead"),
+        "body": _snapshot("body"),
+    },
+)
 
 
 @strawberry.type(description="The article's content as one edit left it (editors only).")
@@ -47,17 +73,7 @@ class Revision:
 
     @classmethod
     def from_model(cls, row: ArticleRevision) -> Self:
-        snapshot = row.snapshot
-        return cls(
-            version=row.version,
-            created_at=row.created_at,
-            author=row.actor,
-            changed_fields=[camel(name) for name in row.changed_fields],
-            title=snapshot.get("title", ""),
-            slug=snapshot.get("slug", ""),
-            lead=snapshot.get("lead", ""),
-            body=snapshot.get("body", ""),
-        )
+        return cls(**REVISION.values(partial(getattr, row)))
 
 
 class _NotLoaded:
@@ -72,6 +88,47 @@ class _NotLoaded:
 
 
 NOT_LOADED: Any = _NotLoaded()
+
+
+JSON_LD_COLUMNS = (
+    "title",
+    "lead",
+    "language",
+    "published_at",
+    "updated_at",
+    "source_name",
+    "source_url",
+)
+"""What ``schema.jsonld.news_article`` reads of an article, besides its byline."""
+
+ARTICLE = declare(
+    "Article",
+    {
+        "id": GlobalId(),
+        "slug": Column("slug"),
+        "title": Column("title"),
+        "lead": Column("lead"),
+        "body": Column("body"),
+        "bodyHtml": Column("body_html"),
+        "status": Column("status"),
+        "language": Column("language"),
+        "publishedAt": Column("published_at"),
+        "createdAt": Column("created_at"),
+        "updatedAt": Column("updated_at"),
+        "version": Column("version"),
+        "sourceName": Column("source_name"),
+        "sourceUrl": Column("source_url"),
+        "readingTimeMinutes": Computed(("lead", "body"), reading_time_minutes),
+        "authors": Relation("Author", via="authors_of_articles (BYLINE_ORDER)"),
+        "tags": Relation("Tag", via="tags_of_articles (TAG_ORDER)"),
+        "jsonLd": Computed(JSON_LD_COLUMNS, relations=frozenset({"authors"})),
+        "corrections": Relation("Correction", via="corrections_of_articles"),
+        "revisions": Relation("Revision", via="revisions_of_articles", editors_only=True),
+        "translations": Relation(
+            "Article", via="translations_of_groups", columns=("translation_group",)
+        ),
+    },
+)
 
 
 @strawberry.type(name="Article", description="A news item, in one language.")
@@ -114,27 +171,14 @@ class ArticleType(Node):
             model=article,
             id=to_global_id("Article", pk),
             pk=pk,
-            slug=column("slug"),
-            title=column("title"),
-            lead=column("lead"),
-            body=column("body"),
-            body_html=column("body_html"),
-            status=column("status"),
-            language=column("language"),
-            published_at=column("published_at"),
-            created_at=column("created_at"),
-            updated_at=column("updated_at"),
-            version=column("version"),
-            source_name=column("source_name"),
-            source_url=column("source_url"),
-            translation_group=column("translation_group"),
+            **ARTICLE.values(column),
             byline=None if related.authors is None else related.authors[pk],
             tag_rows=None if related.tags is None else related.tags[pk],
         )
 
     @strawberry.field(description="Estimated reading time of lead and body, in minutes.")
     def reading_time_minutes(self) -> int:
-        return reading_time_minutes(self.lead, self.body)
+        return cast(int, ARTICLE.compute("readingTimeMinutes", self))
 
     # Prefetched relations resolve synchronously: no coroutine, no DataLoader round per
     # article. Otherwise the resolver hands GraphQL an awaitable (graphql_type names the type).

@@ -13,6 +13,7 @@ from schema.context import Info
 from schema.node import to_global_id
 from schema.pagination import Connection, total_of
 from schema.permissions import IsAdmin
+from schema.sources import Root, declare_roots
 
 _NODE_TYPES = {"article": "Article", "author": "Author", "tag": "Tag", "office": "Office"}
 
@@ -42,6 +43,9 @@ class AuditLogEntry:
             entity_id=entity_id,
             details=JSON(row.details),
         )
+
+
+declare_roots({"auditLog": Root("audit.entries", arguments=frozenset({"first", "after"}))})
 
 
 @strawberry.type

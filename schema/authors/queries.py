@@ -7,6 +7,16 @@ from models.services.pagination import PageArgs
 from schema.authors.types import AuthorType
 from schema.context import Info
 from schema.pagination import Connection, find_named, list_named
+from schema.sources import Root, declare_roots
+
+declare_roots(
+    {
+        "author": Root("catalog.find", arguments=frozenset({"id", "slug"})),
+        "authors": Root(
+            "catalog.list_by_name", arguments=frozenset({"first", "after", "last", "before"})
+        ),
+    }
+)
 
 
 @strawberry.type

@@ -1,6 +1,7 @@
 """The ``Author`` type."""
 
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
@@ -12,9 +13,28 @@ from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.pagination import Connection
 from schema.permissions import can_read_private
+from schema.sources import Column, GlobalId, Relation, declare
 
 if TYPE_CHECKING:
     from schema.articles.types import ArticleType
+
+
+AUTHOR = declare(
+    "Author",
+    {
+        "id": GlobalId(),
+        "slug": Column("slug"),
+        "name": Column("name"),
+        "bio": Column("bio"),
+        "avatarUrl": Column("avatar_url"),
+        "createdAt": Column("created_at"),
+        "updatedAt": Column("updated_at"),
+        "email": Column("email", attribute="private_email", editors_only=True),
+        "articles": Relation(
+            "Article", via="articles_of_author", arguments=frozenset({"first", "after"})
+        ),
+    },
+)
 
 
 @strawberry.type(name="Author")
@@ -35,13 +55,7 @@ class AuthorType(Node):
         return cls(
             id=to_global_id("Author", author.id),
             pk=author.id,
-            slug=author.slug,
-            name=author.name,
-            bio=author.bio,
-            avatar_url=author.avatar_url,
-            created_at=author.created_at,
-            updated_at=author.updated_at,
-            private_email=author.email,
+            **AUTHOR.values(partial(getattr, author)),
         )
 
     @strawberry.field(description="Private: null unless the caller is an editor or admin.")

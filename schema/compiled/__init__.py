@@ -43,12 +43,12 @@ from models.errors import DomainError
 from models.rawdb import NOW, Prepared, RawReader, Record, Uncompilable
 from models.services import articles
 from models.services.article_json import with_related
-from models.services.pagination import Ordering, PageArgs, Window, encode_cursor, make_page
+from models.services.pagination import Ordering, Window, encode_cursor, make_page
 from models.viewer import ANONYMOUS
-from schema.articles.queries import ArticleFilter
+from schema.articles.queries import article_list, article_lookup
 from schema.compiled.plan import Fallback, Plan, RootField, build, plan_operation
 from schema.limits import QueryLimits, check_document
-from schema.node import from_global_id
+from schema.strawberry_internals import graphql_schema, resolver_arguments
 
 logger = logging.getLogger("vestnik.compiled")
 
@@ -67,7 +67,8 @@ class _Known:
 
 class CompiledQueries:
     def __init__(self, schema: strawberry.Schema, limits: QueryLimits) -> None:
-        self.schema: GraphQLSchema = schema._schema  # graphql-core's schema, as Strawberry keeps it
+        self.strawberry_schema = schema
+        self.schema: GraphQLSchema = graphql_schema(schema)
         self.limits = limits
         self.known: OrderedDict[tuple[str, str | None], _Known] = OrderedDict()
         # By the inputs they were built from: statements ready to run, and limits' verdicts.
@@ -159,21 +160,24 @@ class CompiledQueries:
             return await self._article(root, arguments, reader, now)
         return await self._articles(root, arguments, reader, now)
 
+    def _converted(self, root: RootField, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Arguments as the root field's resolver receives them."""
+        return resolver_arguments(self.strawberry_schema, "Query", root.name, arguments)
+
     async def _article(
         self, root: RootField, arguments: dict[str, Any], reader: RawReader, now: datetime
     ) -> object:
         key = (root, _frozen(arguments))
         prepared: list[Prepared] | None = self.statements.get(key)
         if prepared is None:
-            id, slug = arguments.get("id"), arguments.get("slug")
-            if id is None and slug is None:
-                raise Fallback  # an error the regular path words
+            # A DomainError (e.g. neither id nor slug): the regular path words it.
+            lookup = article_lookup(**self._converted(root, arguments))
             statements = articles.lookup_statements(
                 viewer=ANONYMOUS,
                 now=NOW,
-                id=from_global_id(id, "Article")[1] if id is not None else None,
-                slug=slug,
-                language=arguments.get("language"),
+                id=lookup.id,
+                slug=lookup.slug,
+                language=lookup.language,
                 columns=root.columns,
             )
             prepared = [reader.prepare(_related(stmt, root)) for stmt in statements]
@@ -190,19 +194,14 @@ class CompiledQueries:
         key = (root, _frozen(arguments))
         found: tuple[Prepared, Ordering, Window] | None = self.statements.get(key)
         if found is None:
-            given = arguments.get("filter")
+            asked = article_list(**self._converted(root, arguments))
             stmt, ordering, window = articles.page_statement(
                 viewer=ANONYMOUS,
                 now=NOW,
-                page=PageArgs(
-                    first=arguments.get("first"),
-                    after=arguments.get("after"),
-                    last=arguments.get("last"),
-                    before=arguments.get("before"),
-                ),
-                filter=_filter(given).to_domain() if given is not None else None,
-                search=arguments.get("search"),
-                order=arguments["orderBy"],
+                page=asked.page,
+                filter=asked.filter,
+                search=asked.search,
+                order=asked.order,
                 columns=root.columns,
                 dialect="postgresql",
             )
@@ -279,18 +278,6 @@ class _Bounded(Generic[T]):
 
 def _related(stmt: Any, root: RootField) -> Any:
     return with_related(stmt, authors=root.authors, tags=root.tags)
-
-
-def _filter(given: Mapping[str, Any]) -> ArticleFilter:
-    return ArticleFilter(
-        language=given.get("language"),
-        status=given.get("status"),
-        tag=given.get("tag"),
-        author=given.get("author"),
-        source_name=given.get("sourceName"),
-        published_after=given.get("publishedAfter"),
-        published_before=given.get("publishedBefore"),
-    )
 
 
 class _Row:

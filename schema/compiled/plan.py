@@ -34,9 +34,9 @@ from graphql import (
     is_non_null_type,
 )
 
-from models.rendering import reading_time_minutes
 from models.services.article_json import AUTHOR_JSON_COLUMNS, TAG_JSON_COLUMNS
 from schema.node import to_global_id
+from schema.sources import Column, Computed, GlobalId, declaration
 
 
 class Fallback(Exception):
@@ -46,26 +46,6 @@ class Fallback(Exception):
 # A response value from its source: an article row, or an author's or tag's columns.
 Make = Callable[[Any], object]
 Fields = list[tuple[str, Make]]
-
-ARTICLE_COLUMN_FIELDS = {
-    "slug": "slug",
-    "title": "title",
-    "lead": "lead",
-    "body": "body",
-    "bodyHtml": "body_html",
-    "status": "status",
-    "language": "language",
-    "publishedAt": "published_at",
-    "createdAt": "created_at",
-    "updatedAt": "updated_at",
-    "version": "version",
-    "sourceName": "source_name",
-    "sourceUrl": "source_url",
-}
-AUTHOR_COLUMN_FIELDS = {"slug": "slug", "name": "name", "bio": "bio", "avatarUrl": "avatar_url"}
-TAG_COLUMN_FIELDS = {"slug": "slug", "name": "name"}
-assert set(AUTHOR_COLUMN_FIELDS.values()) < AUTHOR_JSON_COLUMNS
-assert set(TAG_COLUMN_FIELDS.values()) < TAG_JSON_COLUMNS
 
 
 @dataclass
@@ -157,6 +137,8 @@ class _Planner:
         for key, nodes in self.collect(operation.selection_set, query).items():
             name = nodes[0].name.value
             needs = ArticleNeeds()
+            if name != "__typename":
+                self.check_arguments(query, name)
             if name == "__typename":
                 roots.append(RootField(key, name, nodes[0], needs, []))
             elif name == "article":
@@ -168,6 +150,15 @@ class _Planner:
             else:
                 raise _NotPlannable
         return Plan(operation, tuple(roots))
+
+    def check_arguments(self, parent: GraphQLObjectType, name: str) -> None:
+        """Every argument the schema gives the field is declared (its meaning is known)."""
+        try:
+            declared = declaration(parent.name).arguments(name)
+        except KeyError:
+            raise _NotPlannable from None
+        if not set(parent.fields[name].args) <= declared:
+            raise _NotPlannable
 
     # --- selections -------------------------------------------------------------------
 
@@ -225,31 +216,32 @@ class _Planner:
 
     def article(self, selection_set: SelectionSetNode, needs: ArticleNeeds) -> Fields:
         parent = self.type("Article")
+        declared = declaration(parent.name)
         fields: Fields = []
         for key, name, nodes in self.fields_of(selection_set, parent):
+            source = declared.fields.get(name)
             if name == "__typename":
                 fields.append((key, _constant(parent.name)))
-            elif name == "id":
+            elif isinstance(source, GlobalId):
                 fields.append((key, _article_id))
-            elif name in ARTICLE_COLUMN_FIELDS:
-                column = ARTICLE_COLUMN_FIELDS[name]
-                needs.columns.add(column)
-                fields.append((key, _leaf(parent.fields[name].type, _column(column))))
-            elif name == "readingTimeMinutes":
-                needs.columns |= {"lead", "body"}
-                fields.append((key, _reading_time))
+            elif isinstance(source, Column) and not source.editors_only:
+                needs.columns.add(source.name)
+                fields.append((key, _leaf(parent.fields[name].type, _column(source.name))))
+            elif isinstance(source, Computed) and source.function is not None:
+                needs.columns.update(source.columns)
+                fields.append((key, _leaf(parent.fields[name].type, _computed(source))))
             elif name == "authors":
                 if needs.author_columns is None:
                     needs.author_columns = {"id"}
                 nested = self.named(
-                    self.selections(nodes), "Author", AUTHOR_COLUMN_FIELDS, needs.author_columns
+                    self.selections(nodes), "Author", AUTHOR_JSON_COLUMNS, needs.author_columns
                 )
                 fields.append((key, _list_of("authors", nested)))
             elif name == "tags":
                 if needs.tag_columns is None:
                     needs.tag_columns = {"id"}
                 nested = self.named(
-                    self.selections(nodes), "Tag", TAG_COLUMN_FIELDS, needs.tag_columns
+                    self.selections(nodes), "Tag", TAG_JSON_COLUMNS, needs.tag_columns
                 )
                 fields.append((key, _list_of("tags", nested)))
             else:
@@ -260,21 +252,22 @@ class _Planner:
         self,
         selection_set: SelectionSetNode,
         type_name: str,
-        columns_of: Mapping[str, str],
+        readable: frozenset[str],
         columns: set[str],
     ) -> Fields:
-        """An author or tag: its columns come as a dict from the row's JSON."""
+        """An author or tag: its ``readable`` columns come as a dict from the row's JSON."""
         parent = self.type(type_name)
+        declared = declaration(type_name)
         fields: Fields = []
         for key, name, _nodes in self.fields_of(selection_set, parent):
+            source = declared.fields.get(name)
             if name == "__typename":
                 fields.append((key, _constant(parent.name)))
-            elif name == "id":
+            elif isinstance(source, GlobalId):
                 fields.append((key, _global_id(type_name)))
-            elif name in columns_of:
-                column = columns_of[name]
-                columns.add(column)
-                fields.append((key, _leaf(parent.fields[name].type, _item(column))))
+            elif isinstance(source, Column) and not source.editors_only and source.name in readable:
+                columns.add(source.name)
+                fields.append((key, _leaf(parent.fields[name].type, _item(source.name))))
             else:
                 raise _NotPlannable
         return fields
@@ -312,12 +305,7 @@ class _Planner:
 
     def page_info(self, selection_set: SelectionSetNode) -> Fields:
         parent = self.type("PageInfo")
-        attributes = {
-            "hasNextPage": "has_next",
-            "hasPreviousPage": "has_previous",
-            "startCursor": "start_cursor",
-            "endCursor": "end_cursor",
-        }
+        attributes = {name: s.name for name, s in declaration("PageInfo").column_fields().items()}
         fields: Fields = []
         for key, name, _nodes in self.fields_of(selection_set, parent):
             if name == "__typename":
@@ -381,8 +369,8 @@ def _global_id(type_name: str) -> Make:
     return lambda columns: to_global_id(type_name, columns["id"])
 
 
-def _reading_time(row: Any) -> object:
-    return reading_time_minutes(row.record["lead"], row.record["body"])
+def _computed(source: Computed) -> Make:
+    return lambda row: source.value(row.record.__getitem__)
 
 
 def _list_of(attribute: str, fields: Fields) -> Make:

@@ -17,15 +17,16 @@ from models.services.pagination import PageArgs
 from schema.articles.selection import children_of, fields_of, nodes_of
 from schema.context import Info
 from schema.node import from_global_id
-from schema.offices.types import OFFICE_FIELD_NEEDS, OfficeChildren, OfficeType
+from schema.offices.types import OFFICE, OfficeChildren, OfficeType
 from schema.pagination import Connection, total_of
+from schema.sources import Root, declare_roots
 
 
 def _needs(office: Iterable[Selection]) -> frozenset[str]:
     """The child lists (phones, hours, exceptions) the selected fields of an office read."""
     needs: frozenset[str] = frozenset()
     for field in fields_of(office):
-        needs |= OFFICE_FIELD_NEEDS.get(field.name, frozenset())
+        needs |= OFFICE.relations_of(field.name)
     return needs
 
 
@@ -51,6 +52,16 @@ async def _children(
         )
         for i, id in enumerate(ids)
     }
+
+
+declare_roots(
+    {
+        "office": Root("catalog.find", arguments=frozenset({"id", "slug"})),
+        "offices": Root(
+            "catalog.list_by_name", arguments=frozenset({"first", "after", "last", "before"})
+        ),
+    }
+)
 
 
 @strawberry.type

@@ -4,8 +4,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from enum import IntEnum
-from functools import lru_cache
-from typing import NoReturn, Self, TypeVar
+from functools import lru_cache, partial
+from typing import NoReturn, Self, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -20,6 +20,7 @@ from schema.context import Info
 from schema.enums import PhoneKind
 from schema.jsonld import government_office
 from schema.node import Node, to_global_id
+from schema.sources import Column, Computed, GlobalId, Nested, Relation, declare
 
 R = TypeVar("R")
 
@@ -35,6 +36,26 @@ class Weekday(IntEnum):
     SUNDAY = 7
 
 
+_ADDRESS_COLUMNS = ("postal_code", "country", "region", "locality", "street")
+
+
+def _one_line(*parts: str) -> str:
+    return ", ".join(part for part in parts if part)
+
+
+ADDRESS = declare(
+    "Address",
+    {
+        "postalCode": Column("postal_code"),
+        "country": Column("country"),
+        "region": Column("region"),
+        "locality": Column("locality"),
+        "street": Column("street"),
+        "formatted": Computed(("postal_code", "region", "locality", "street"), _one_line),
+    },
+)
+
+
 @strawberry.type
 class Address:
     postal_code: str
@@ -45,8 +66,23 @@ class Address:
 
     @strawberry.field(description="The address on one line, as written locally.")
     def formatted(self) -> str:
-        parts = (self.postal_code, self.region, self.locality, self.street)
-        return ", ".join(part for part in parts if part)
+        return cast(str, ADDRESS.compute("formatted", self))
+
+
+# Parsing a number is most of the cost of an office list, and offices have few numbers.
+_national_format = lru_cache(maxsize=4096)(national_format)
+_tel_uri = lru_cache(maxsize=4096)(tel_uri)
+
+PHONE = declare(
+    "Phone",
+    {
+        "kind": Column("kind"),
+        "label": Column("label"),
+        "e164": Column("number", attribute="e164"),
+        "display": Computed(("number",), _national_format),
+        "uri": Computed(("number",), _tel_uri),
+    },
+)
 
 
 @strawberry.type
@@ -57,20 +93,18 @@ class Phone:
 
     @classmethod
     def from_model(cls, phone: OfficePhone) -> Self:
-        return cls(kind=phone.kind, label=phone.label, e164=phone.number)
+        return cls(**PHONE.values(partial(getattr, phone)))
 
     @strawberry.field(description="National format, as dialled inside the country.")
     def display(self) -> str:
-        return _national_format(self.e164)
+        return cast(str, PHONE.compute("display", self))
 
     @strawberry.field(description="A tel: URI for links.")
     def uri(self) -> str:
-        return _tel_uri(self.e164)
+        return cast(str, PHONE.compute("uri", self))
 
 
-# Parsing a number is most of the cost of an office list, and offices have few numbers.
-_national_format = lru_cache(maxsize=4096)(national_format)
-_tel_uri = lru_cache(maxsize=4096)(tel_uri)
+BREAK = declare("Break", {"start": Column("start"), "end": Column("end"), "label": Column("label")})
 
 
 @strawberry.type(name="Break")
@@ -81,7 +115,38 @@ class BreakType:
 
 
 def _breaks(raw: list[dict[str, object]]) -> list[BreakType]:
-    return [BreakType(start=b.start, end=b.end, label=b.label) for b in breaks_from_json(raw)]
+    return [BreakType(**BREAK.values(partial(getattr, b))) for b in breaks_from_json(raw)]
+
+
+def _unless_closed(closed: bool, value: R) -> R | None:
+    return None if closed else value
+
+
+def _breaks_unless_closed(closed: bool, raw: list[dict[str, object]]) -> list[BreakType]:
+    return [] if closed else _breaks(raw)
+
+
+OPENING_HOURS = declare(
+    "OpeningHours",
+    {
+        "weekday": Computed(("weekday",), Weekday, attribute="weekday"),
+        "opens": Column("opens"),
+        "closes": Column("closes"),
+        "breaks": Computed(("breaks",), _breaks, attribute="breaks"),
+    },
+)
+
+HOURS_EXCEPTION = declare(
+    "HoursException",
+    {
+        "date": Column("day", attribute="date"),
+        "closed": Column("closed"),
+        "opens": Computed(("closed", "opens"), _unless_closed, attribute="opens"),
+        "closes": Computed(("closed", "closes"), _unless_closed, attribute="closes"),
+        "breaks": Computed(("closed", "breaks"), _breaks_unless_closed, attribute="breaks"),
+        "note": Column("note"),
+    },
+)
 
 
 @strawberry.type
@@ -93,12 +158,7 @@ class OpeningHours:
 
     @classmethod
     def from_model(cls, row: OfficeHours) -> Self:
-        return cls(
-            weekday=Weekday(row.weekday),
-            opens=row.opens,
-            closes=row.closes,
-            breaks=_breaks(row.breaks),
-        )
+        return cls(**OPENING_HOURS.values(partial(getattr, row)))
 
 
 @strawberry.type(description="A dated departure from the weekly hours.")
@@ -112,14 +172,7 @@ class HoursException:
 
     @classmethod
     def from_model(cls, row: OfficeException) -> Self:
-        return cls(
-            date=row.day,
-            closed=row.closed,
-            opens=None if row.closed else row.opens,
-            closes=None if row.closed else row.closes,
-            breaks=[] if row.closed else _breaks(row.breaks),
-            note=row.note,
-        )
+        return cls(**HOURS_EXCEPTION.values(partial(getattr, row)))
 
 
 @dataclass(frozen=True)
@@ -143,16 +196,43 @@ _EXCEPTIONS = frozenset({"exceptions"})
 _SCHEDULE = _HOURS | _EXCEPTIONS
 _ALL = _PHONES | _SCHEDULE
 
-OFFICE_FIELD_NEEDS: dict[str, frozenset[str]] = {
-    "phones": _PHONES,
-    "hours": _HOURS,
-    "exceptions": _EXCEPTIONS,
-    "hoursText": _HOURS,
-    "isOpen": _SCHEDULE,
-    "nextChange": _SCHEDULE,
-    "jsonLd": _ALL,
-}
-"""The children each field of ``Office`` reads; the root resolvers prefetch these."""
+_AT = frozenset({"at"})
+OFFICE = declare(
+    "Office",
+    {
+        "id": GlobalId(),
+        "slug": Column("slug"),
+        "name": Column("name"),
+        "description": Column("description"),
+        "address": Nested("Address", attribute="address"),
+        "email": Column("email"),
+        "website": Column("website"),
+        "timezone": Column("timezone"),
+        "latitude": Column("latitude"),
+        "longitude": Column("longitude"),
+        "updatedAt": Column("updated_at"),
+        "phones": Relation("Phone", via="phones_of_offices"),
+        "hours": Relation("OpeningHours", via="hours_of_offices"),
+        "exceptions": Relation("HoursException", via="exceptions_of_offices"),
+        "hoursText": Computed((), relations=_HOURS),
+        "isOpen": Computed(("timezone",), relations=_SCHEDULE, arguments=_AT),
+        "nextChange": Computed(("timezone",), relations=_SCHEDULE, arguments=_AT),
+        "jsonLd": Computed(
+            (
+                "name",
+                "description",
+                "email",
+                "website",
+                "latitude",
+                "longitude",
+                "timezone",
+                *_ADDRESS_COLUMNS,
+            ),
+            relations=_ALL,
+        ),
+    },
+)
+"""Each field of ``Office``; the root resolvers prefetch the relations the selection reads."""
 
 
 @dataclass(frozen=True)
@@ -198,26 +278,13 @@ class OfficeType(Node):
     @classmethod
     def from_model(cls, office: Office, children: OfficeChildren = NOTHING_FETCHED) -> Self:
         assert office.id is not None
+        column = partial(getattr, office)
         return cls(
             id=to_global_id("Office", office.id),
             model=office,
             children=children,
-            slug=office.slug,
-            name=office.name,
-            description=office.description,
-            address=Address(
-                postal_code=office.postal_code,
-                country=office.country,
-                region=office.region,
-                locality=office.locality,
-                street=office.street,
-            ),
-            email=office.email,
-            website=office.website,
-            timezone=office.timezone,
-            latitude=office.latitude,
-            longitude=office.longitude,
-            updated_at=office.updated_at,
+            address=Address(**ADDRESS.values(column)),
+            **OFFICE.values(column),
         )
 
     @property

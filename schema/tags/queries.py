@@ -6,7 +6,17 @@ from models.services.pagination import PageArgs
 from models.tag import Tag
 from schema.context import Info
 from schema.pagination import Connection, find_named, list_named
+from schema.sources import Root, declare_roots
 from schema.tags.types import TagType
+
+declare_roots(
+    {
+        "tag": Root("catalog.find", arguments=frozenset({"id", "slug"})),
+        "tags": Root(
+            "catalog.list_by_name", arguments=frozenset({"first", "after", "last", "before"})
+        ),
+    }
+)
 
 
 @strawberry.type

@@ -1,5 +1,6 @@
 """The ``Tag`` type."""
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
@@ -10,9 +11,23 @@ from schema.articles.selection import connection_selection_of
 from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.pagination import Connection
+from schema.sources import Column, GlobalId, Relation, declare
 
 if TYPE_CHECKING:
     from schema.articles.types import ArticleType
+
+
+TAG = declare(
+    "Tag",
+    {
+        "id": GlobalId(),
+        "slug": Column("slug"),
+        "name": Column("name"),
+        "articles": Relation(
+            "Article", via="articles_of_tag", arguments=frozenset({"first", "after"})
+        ),
+    },
+)
 
 
 @strawberry.type(name="Tag")
@@ -25,7 +40,7 @@ class TagType(Node):
     @classmethod
     def from_model(cls, tag: Tag) -> Self:
         assert tag.id is not None
-        return cls(id=to_global_id("Tag", tag.id), pk=tag.id, slug=tag.slug, name=tag.name)
+        return cls(id=to_global_id("Tag", tag.id), pk=tag.id, **TAG.values(partial(getattr, tag)))
 
     @strawberry.field(description="Published articles with this tag, newest first.")
     async def articles(

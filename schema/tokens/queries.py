@@ -5,7 +5,10 @@ import strawberry
 from models.services import tokens
 from schema.context import Info
 from schema.permissions import IsAdmin
+from schema.sources import Root, declare_roots
 from schema.tokens.types import ApiTokenType
+
+declare_roots({"apiTokens": Root("tokens.list_tokens")})
 
 
 @strawberry.type

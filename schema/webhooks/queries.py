@@ -8,7 +8,18 @@ from models.webhook import DeliveryStatus, Webhook
 from schema.context import Info
 from schema.pagination import Connection, total_of
 from schema.permissions import IsAdmin
+from schema.sources import Root, declare_roots
 from schema.webhooks.types import WebhookDeliveryType, WebhookType, pk_of
+
+declare_roots(
+    {
+        "webhooks": Root("webhooks.list_webhooks", arguments=frozenset({"first", "after"})),
+        "webhookDeliveries": Root(
+            "webhooks.list_deliveries",
+            arguments=frozenset({"webhookId", "status", "first", "after"}),
+        ),
+    }
+)
 
 
 @strawberry.type

@@ -3,10 +3,8 @@
 from typing import Any
 
 import pytest
-from strawberry.types.base import StrawberryObjectDefinition
 
 from models.rendering import reading_time_minutes
-from schema.articles.selection import FIELD_COLUMNS
 from schema.context import Context
 from schema.root import build_schema
 from tests.conftest import QueryCounter
@@ -57,14 +55,6 @@ async def run(sessionmaker: Any, query: str, **variables: Any) -> Any:
     )
     assert result.errors is None, result.errors
     return result.data
-
-
-def test_every_article_field_says_which_columns_it_reads():
-    # A field missing here would make every list read whole rows: correct, but not lean.
-    article = SCHEMA.get_type_by_name("Article")
-    assert isinstance(article, StrawberryObjectDefinition)
-    names = {SCHEMA.config.name_converter.get_graphql_name(field) for field in article.fields}
-    assert names == set(FIELD_COLUMNS) - {"__typename"}
 
 
 async def test_a_list_answers_every_field_as_the_article_itself_does(sessionmaker):
