@@ -54,6 +54,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import BatchingConfig
 
 from models.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from schema.strawberry_internals import graphql_schema
 
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
 TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
@@ -330,11 +331,10 @@ class QueryLimitsExtension(SchemaExtension):
         execution = self.execution_context
         if execution.pre_execution_errors is None and execution.graphql_document is not None:
             # Errors set here stand in for validation (Strawberry then skips it), the way
-            # Strawberry's own ValidationCache does; it reaches the graphql-core schema
-            # through the same private attribute.
+            # Strawberry's own ValidationCache does.
             refusals = list(
                 check_document(
-                    execution.schema._schema,
+                    graphql_schema(execution.schema),
                     execution.graphql_document,
                     self.limits,
                     execution.variables or {},

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 from strawberry.extensions import ValidationCache
 
+from schema.strawberry_internals import graphql_schema
+
 # Distinct valid documents kept per process (a site's frontends send a few dozen).
 MAX_DOCUMENTS = 1000
 
@@ -22,7 +24,7 @@ class ValidDocuments(ValidationCache):
         execution = self.execution_context
         if execution.pre_execution_errors is None and execution.graphql_document is not None:
             errors = self.cached_validate_document(
-                execution.schema._schema,  # as Strawberry's own ValidationCache reads it
+                graphql_schema(execution.schema),
                 execution.graphql_document,
                 execution.validation_rules,
             )

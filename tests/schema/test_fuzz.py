@@ -41,6 +41,7 @@ from models.db import SessionMaker
 from models.services.tokens import create_token
 from schema.node import to_global_id
 from schema.root import build_schema
+from schema.strawberry_internals import graphql_schema
 from server.app import create_app
 from server.settings import Settings
 from tests.factories import make_article, make_author, make_office, make_tag
@@ -48,7 +49,7 @@ from tests.leaks import SERVER_FAULTS, error_codes, leaked
 
 pytestmark = pytest.mark.anyio
 
-SCHEMA = build_schema()._schema
+SCHEMA = graphql_schema(build_schema())
 MAX_DEPTH = 3
 
 # Private content: none of it may reach an anonymous caller. Capitals and words the

@@ -23,6 +23,7 @@ from schema.limits import (
     check_document,
 )
 from schema.root import build_schema
+from schema.strawberry_internals import graphql_schema
 from server.app import create_app
 from server.settings import Settings
 
@@ -337,7 +338,7 @@ def measure(document: str, **variables: object) -> tuple[int, int, int]:
     """Depth, aliases and cost of a one-operation document, as the limits see them."""
     operation = parse(document).definitions[0]
     assert isinstance(operation, OperationDefinitionNode)
-    measurer = OperationMeasurer(build_schema()._schema, {}, dict(variables))
+    measurer = OperationMeasurer(graphql_schema(build_schema()), {}, dict(variables))
     result = measurer.operation(operation)
     return result.depth, result.aliases, result.cost
 
@@ -379,7 +380,7 @@ def test_graphiqls_introspection_query_is_within_the_default_limits():
     document = parse(get_introspection_query(descriptions=True, input_value_deprecation=True))
 
     # when
-    refusals = list(check_document(build_schema()._schema, document, QueryLimits(), {}))
+    refusals = list(check_document(graphql_schema(build_schema()), document, QueryLimits(), {}))
 
     # then
     assert refusals == []

@@ -41,6 +41,7 @@ from models.viewer import Viewer
 from models.webhook import WebhookDelivery
 from schema.node import to_global_id
 from schema.root import build_schema
+from schema.strawberry_internals import graphql_schema
 from server.app import create_app
 from server.settings import Settings
 from tests.factories import make_article, make_author, make_office, make_tag
@@ -49,7 +50,7 @@ from tests.server.http_errors import http_error
 
 pytestmark = pytest.mark.anyio
 
-SCHEMA = build_schema()._schema
+SCHEMA = graphql_schema(build_schema())
 # Hundreds of requests per test: the rate limits would turn them away.
 UNLIMITED = Settings(
     migrate_on_start=False,
