@@ -7,6 +7,7 @@ fails the run instead of skipping.
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -66,12 +67,24 @@ async def _truncate_postgres(engine: AsyncEngine) -> None:
         await connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; each test gets a copy (migrating is slow)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "migrated.db"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _migrate(f"sqlite+aiosqlite:///{path}")).result()
+    # The engine is disposed: every connection closed, so the file alone is the database.
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """A migrated, empty database of each kind."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
-        await upgrade(engine)
+        database = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
+        engine = make_engine(f"sqlite+aiosqlite:///{database}")
     else:
         engine = make_engine(request.getfixturevalue("postgres_url"))
         await _truncate_postgres(engine)
