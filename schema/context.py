@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.columns import utcnow
 from models.db import SessionMaker
+from models.rawdb import RawReader
 from models.viewer import ANONYMOUS, Viewer
 from schema.loaders import Loaders
 
@@ -28,8 +29,11 @@ class Context:
     webhook_allow_private_addresses: bool = False
     # Where anonymous reads go (a streaming replica), when there is one; None: the primary.
     reader: SessionMaker | None = None
-    # The text a persisted query's hash stood for, once resolved (the compiled path keeps it).
-    document: str | None = None
+    # Reads straight through asyncpg for the planner (schema/compiled), where the server
+    # has them (PostgreSQL, anonymous readers, VESTNIK_COMPILED_QUERIES); None: none.
+    raw_reader: RawReader | None = None
+    # Set when the planner answered, instead of graphql-core's executor (for metrics, tests).
+    answered_by_plan: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -211,7 +211,7 @@ class PersistedDocuments(SchemaExtension):
                 raise refusal(NOT_FOUND, PERSISTED_QUERY_NOT_FOUND)
             if restricted and not known.trusted:
                 raise refusal(NOT_TRUSTED, DOCUMENT_NOT_TRUSTED)
-            execution.query = context.document = known.body
+            execution.query = known.body
         elif document_hash(query) != hash:
             raise refusal(
                 "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query",

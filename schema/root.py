@@ -18,6 +18,7 @@ from schema.audit.queries import AuditQuery
 from schema.authors.mutations import AuthorMutation
 from schema.authors.queries import AuthorQuery
 from schema.authors.types import AuthorType
+from schema.compiled.extension import PlannedReads
 from schema.context import Info
 from schema.errors import ErrorPolicy
 from schema.limits import LIMIT_REFUSALS, QueryLimits, QueryLimitsExtension, batching_config
@@ -155,6 +156,8 @@ def build_schema(
             # validated (and kept as valid).
             ValidDocuments,
             lambda: ErrorPolicy(hide_suggestions=not limits.introspection),
+            # Last: a plan answers only what every check before it let through.
+            PlannedReads,
         ],
         config=StrawberryConfig(batching_config=batching_config(limits)),
     )

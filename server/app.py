@@ -24,13 +24,13 @@ from schema.persisted import DocumentPolicy
 from schema.root import build_schema
 from schema.subscriptions.broker import Broker
 from server.cache import ResponseCache
-from server.compiled import CompiledPath
 from server.errors import internal_error
 from server.graphiql import ASSETS_PATH, VersionedStaticFiles
 from server.graphql import GRAPHQL_PATH, GraphQLView
 from server.hits import CachedHits
 from server.metrics import METRICS_PATH, Metrics, MetricsMiddleware
 from server.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
+from server.raw_readers import RawReaders
 from server.settings import Settings
 from server.websocket import SubscriptionView
 
@@ -75,8 +75,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 )
                 # Subscriptions hear of every process's changes (PostgreSQL) or this one's.
                 await running.enter_async_context(broker.running(engine))
-                if compiled is not None:
-                    await running.enter_async_context(compiled.running())
+                if raw_readers is not None:
+                    await running.enter_async_context(raw_readers.running())
                 yield
         finally:
             for replica in replicas:
@@ -101,8 +101,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     metrics = Metrics() if settings.metrics else None
     limits = QueryLimits.from_settings(settings)
     schema = build_schema(limits, DocumentPolicy.from_settings(settings))
-    compiled = (
-        CompiledPath(schema, limits, engine, statement_timeout_ms=settings.statement_timeout_ms)
+    raw_readers = (
+        RawReaders(engine, statement_timeout_ms=settings.statement_timeout_ms)
         if settings.compiled_queries
         else None
     )
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         sessionmaker=sessionmaker,
         settings=settings,
         cache=cache,
-        compiled=compiled,
+        raw_readers=raw_readers,
         readers=[make_sessionmaker(replica) for replica in replicas],
         metrics=metrics,
         graphql_ide="graphiql" if settings.graphiql else None,
@@ -152,7 +152,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.engine = engine
     app.state.metrics = metrics
     app.state.cache = cache
-    app.state.compiled = compiled
+    app.state.raw_readers = raw_readers
     app.state.graphql = graphql
     app.state.replicas = replicas
     return app

@@ -32,12 +32,12 @@ from schema.context import Context
 from schema.errors import DATABASE_ERRORS
 from server.auth import authenticate
 from server.cache import Entry, ResponseCache, cache_key, entity_tag, get_cache_key
-from server.compiled import CompiledPath
 from server.errors import error_response, internal_error_response
 from server.graphiql import graphiql_response
 from server.metrics import OPERATION, CacheResult, Metrics, note_error_codes, note_operation
 from server.middleware import BodyTooLarge, limit_body, request_id
 from server.ratelimit import RateLimits
+from server.raw_readers import RawReaders
 from server.replicas import Replicas
 from server.settings import Settings
 
@@ -66,7 +66,7 @@ class GraphQLView(GraphQL[Context, None]):
         cache: ResponseCache | None = None,
         readers: Sequence[SessionMaker] = (),
         metrics: Metrics | None = None,
-        compiled: CompiledPath | None = None,
+        raw_readers: RawReaders | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -74,7 +74,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings = settings
         self.cache = cache
         self.metrics = metrics
-        self.compiled = compiled
+        self.raw_readers = raw_readers
         # Replicas for anonymous reads, taken in turn.
         self.replicas = Replicas(readers)
         self.rate_limits = RateLimits(
@@ -184,8 +184,7 @@ class GraphQLView(GraphQL[Context, None]):
                     lagging = await self._lags(request, reader, version)
                     if lagging:
                         version = None  # what the replica answers is not for this version
-        compiled = await self._run_compiled(request, reader) if anonymous else None
-        response = compiled if compiled is not None else await self.run(request)
+        response = await self.run(request)
         codes = getattr(response, ERROR_CODES_ATTR, None)
         if reader is not None and codes and "DATABASE_UNAVAILABLE" in codes:
             # The replica failed, not necessarily the database: reads are safe to repeat.
@@ -203,9 +202,6 @@ class GraphQLView(GraphQL[Context, None]):
             response.headers["Cache-Control"] = "no-store"
             return response
         context: Context | None = getattr(request.state, "vestnik_context", None)
-        if compiled is None and self.compiled is not None:
-            # Answered without errors: may be compiled from now on.
-            await self.compiled.admit(request, context.document if context else None)
         body = bytes(response.body)
         etag = entity_tag(body)
         expires_at = context.expires_at if context is not None else None
@@ -223,21 +219,6 @@ class GraphQLView(GraphQL[Context, None]):
         if lagging:
             seconds = 0.0  # possibly behind the primary: caches must ask again next time
         return self._cacheable(request, response, etag, seconds)
-
-    async def _run_compiled(self, request: Request, reader: SessionMaker | None) -> Response | None:
-        """A known anonymous query answered by its compiled plan (server/compiled.py); or None."""
-        if self.compiled is None:
-            return None
-        answer = await self.compiled.answer(request, reader)
-        if answer is None:
-            return None
-        note_operation(request.scope, answer.operation_name, answer.query)
-        spec = prefers_graphql_response(request.headers.get("accept", ""))
-        response = Response(
-            answer.body, media_type=GRAPHQL_RESPONSE_JSON if spec else "application/json"
-        )
-        setattr(response, ERROR_CODES_ATTR, [])
-        return response
 
     async def _lags(self, request: Request, reader: SessionMaker, version: int) -> bool:
         """The replica has not replayed ``version`` yet; a replica that fails is set aside."""
@@ -355,6 +336,7 @@ class GraphQLView(GraphQL[Context, None]):
             viewer=viewer,
             request_id=request_id(request.scope),
             reader=reader,
+            raw_reader=self.raw_readers.reader(reader) if self.raw_readers is not None else None,
             webhook_allow_private_addresses=self.settings.webhook_allow_private_addresses,
         )
         if isinstance(request, Request):

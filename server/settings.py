@@ -88,8 +88,8 @@ class Settings(BaseSettings):
     compiled_queries: bool = Field(
         True,
         description=(
-            "PostgreSQL: answer known anonymous article queries with one SQL statement, "
-            "without executing GraphQL field by field (README: Caching)."
+            "PostgreSQL: answer anonymous article queries with one SQL statement per root "
+            "field, without executing GraphQL field by field (README: Caching)."
         ),
     )
     response_cache: bool = Field(

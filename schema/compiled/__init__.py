@@ -1,32 +1,33 @@
-"""Known anonymous article queries, answered without executing GraphQL field by field.
+"""Read queries answered from a plan, without executing GraphQL field by field.
 
 graphql-core and Strawberry spend about 5 ms of CPU executing a 20-article page one field
 at a time (bench/BENCHMARKS.md: value completion, resolver calls, ORM rows), where the
-database needs a fraction of a millisecond. The documents a site's frontends send are few
-and sent again and again, so, the way PostGraphile compiles GraphQL to SQL, a document is
-planned once (``plan.py``: which root fields, columns, bylines and tags, and how each
-response key is made) and then answered with one statement per root field, read through
+database needs a fraction of a millisecond. So, the way PostGraphile compiles GraphQL to
+SQL, a document is planned once (``plan.py``: which root fields, columns, bylines and tags,
+and how each response key is made, all from the fields' declarations in
+``schema/sources.py``) and then answered with one statement per root field, read through
 asyncpg (``models/rawdb.py``), its JSON built directly.
 
-Layer: ``schema`` (imports ``models``; never ``server``). PostgreSQL only; on SQLite the
-server has no ``RawReader`` and every request takes the regular path.
+It runs inside Strawberry's pipeline (``extension.PlannedReads`` sets the execution result
+in ``on_execute``), so parsing, validation, the document policy (persisted and trusted
+documents), the limits, error masking, headers, caching and metrics are the regular ones.
+
+Layer: ``schema`` (imports ``models``; never ``server``). PostgreSQL only, anonymous
+readers only, for now: the context carries a ``RawReader`` only then.
 
 Correctness before speed:
 
-- A plan is made only for a document the regular path has already answered for an
-  anonymous viewer without any error (``admit``), so the parser, validation, the document
-  policy (persisted and trusted documents) and the limits have all let it through. Each
-  request still has its variables coerced by graphql-core and the depth/alias/cost limits
-  checked with them.
 - The reads are the services' own statements (``page_statement``, ``lookup_statements``),
   so visibility (no drafts, nothing scheduled for later), filters, search and cursors are
-  the same code; leaves are serialised by the schema's own scalar and enum types.
-- Anything the plan cannot answer exactly (a domain error such as a bad cursor, a null in
-  a non-null field, a database error) makes ``answer`` return None, and the regular path
-  answers instead, with its errors. Tests compare both paths byte for byte.
+  the same code; arguments mean what the resolvers make of them (``article_lookup``,
+  ``article_list``); leaves are serialised by the schema's own scalar and enum types.
+- Anything the plan cannot answer exactly (an undeclared field or argument, a domain error
+  such as a bad cursor, a null in a non-null field, a database error) leaves the request to
+  graphql-core, which answers with its errors. Tests compare both byte for byte.
 """
 
 import logging
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,10 +36,9 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql import DocumentNode, GraphQLSchema
 from graphql.execution.values import get_argument_values, get_variable_values
 
-from models.document import document_hash
 from models.errors import DomainError
 from models.rawdb import NOW, Prepared, RawReader, Record, Uncompilable
 from models.services import articles
@@ -47,105 +47,80 @@ from models.services.pagination import Ordering, Window, encode_cursor, make_pag
 from models.viewer import ANONYMOUS
 from schema.articles.queries import article_list, article_lookup
 from schema.compiled.plan import Fallback, Plan, RootField, build, plan_operation
-from schema.limits import QueryLimits, check_document
 from schema.strawberry_internals import graphql_schema, resolver_arguments
 
 logger = logging.getLogger("vestnik.compiled")
 
+_PLANNERS: "weakref.WeakKeyDictionary[strawberry.Schema, CompiledQueries]" = (
+    weakref.WeakKeyDictionary()
+)
+
 # Distinct documents remembered per process (a site's frontends send a few dozen).
 MAX_DOCUMENTS = 1000
-# Prepared statements (and limits' verdicts) kept, by the arguments they were built from:
-# e.g. one per article slug asked for recently.
+# Prepared statements kept, by the arguments they were built from: e.g. one per article
+# slug asked for recently.
 MAX_STATEMENTS = 10_000
 
 
-@dataclass(frozen=True, eq=False)  # by identity: a key of limits' verdicts
-class _Known:
-    document: DocumentNode
-    plan: Plan | None  # None: admitted, but not something a plan can answer
+def planner_of(schema: strawberry.Schema) -> "CompiledQueries":
+    """The schema's plans (made on first use, kept as long as the schema)."""
+    found = _PLANNERS.get(schema)
+    if found is None:
+        found = _PLANNERS[schema] = CompiledQueries(schema)
+    return found
 
 
 class CompiledQueries:
-    def __init__(self, schema: strawberry.Schema, limits: QueryLimits) -> None:
+    """Plans by document, and the statements they prepared; one per schema."""
+
+    def __init__(self, schema: strawberry.Schema) -> None:
         self.strawberry_schema = schema
         self.schema: GraphQLSchema = graphql_schema(schema)
-        self.limits = limits
-        self.known: OrderedDict[tuple[str, str | None], _Known] = OrderedDict()
-        # By the inputs they were built from: statements ready to run, and limits' verdicts.
+        # By (document text, operation name): the plan, or None when it is not plannable.
+        self.known: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        # By the inputs they were built from: statements ready to run.
         self.statements: _Bounded[Any] = _Bounded(MAX_STATEMENTS)
-        self.within_limits: _Bounded[bool] = _Bounded(MAX_STATEMENTS)
-        # Persisted-query hashes the regular path resolved, to their admitted text.
-        self.persisted: _Bounded[str] = _Bounded(MAX_DOCUMENTS)
 
-    def admit(self, query: str, operation_name: str | None) -> None:
-        """The regular path answered ``query`` for an anonymous viewer without errors."""
+    def plan(self, query: str, document: DocumentNode, operation_name: str | None) -> Plan | None:
+        """The plan for ``document`` (whose text is ``query``), made on first sight."""
         key = (query, operation_name)
         if key in self.known:
-            return
-        try:
-            document = parse(query, no_location=True)
-        except GraphQLError:
-            return
-        self.known[key] = _Known(document, plan_operation(self.schema, document, operation_name))
+            self.known.move_to_end(key)
+            return self.known[key]
+        plan = plan_operation(self.schema, document, operation_name)
+        if plan is None:
+            logger.debug("not planned: operation %r", operation_name)
+        self.known[key] = plan
         if len(self.known) > MAX_DOCUMENTS:
             self.known.popitem(last=False)
-
-    def admit_persisted(self, hash: str, query: str, operation_name: str | None) -> None:
-        """The regular path answered the persisted query ``hash`` (it stood for ``query``)."""
-        if document_hash(query) != hash:
-            return
-        self.admit(query, operation_name)
-        if (query, operation_name) in self.known:
-            self.persisted.put((hash, operation_name), query)
-
-    def persisted_query(self, hash: str, operation_name: str | None) -> str | None:
-        """The admitted query a persisted-query hash stands for; None: not admitted."""
-        return self.persisted.get((hash, operation_name))
-
-    def planned(self, query: str, operation_name: str | None) -> bool:
-        known = self.known.get((query, operation_name))
-        return known is not None and known.plan is not None
+        return plan
 
     async def answer(
         self,
-        query: str,
-        operation_name: str | None,
+        plan: Plan,
         variables: Mapping[str, Any] | None,
         *,
         reader: RawReader,
         now: datetime,
-    ) -> bytes | None:
-        """The encoded response (``{"data": ...}``), or None: run the regular path."""
-        known = self.known.get((query, operation_name))
-        if known is None or known.plan is None:
-            return None
-        plan = known.plan
+    ) -> dict[str, object] | None:
+        """The response's ``data``, or None: let graphql-core execute the document.
+
+        Called from Strawberry's pipeline (``PlannedReads``), so the document has been
+        parsed, validated and checked against the document policy and the limits.
+        """
         given = dict(variables or {})
         coerced = get_variable_values(self.schema, plan.operation.variable_definitions or (), given)
         if isinstance(coerced, list):
-            return None  # the regular path reports the variables' errors
-        if not self._within_limits(known, given):
-            return None
+            return None  # graphql-core reports the variables' errors
         try:
-            data = {root.key: await self._root(root, coerced, reader, now) for root in plan.roots}
+            return {root.key: await self._root(root, coerced, reader, now) for root in plan.roots}
         except (Fallback, DomainError, Uncompilable):
             return None
         except Exception as error:
-            # E.g. the database is slow or down: the regular path answers, with its own error
+            # E.g. the database is slow or down: graphql-core answers, with its own error
             # if it meets the same; an operator should still see why this path stepped aside.
             logger.warning("compiled query stepped aside: %s: %s", type(error).__name__, error)
             return None
-        return orjson.dumps({"data": data})
-
-    def _within_limits(self, known: _Known, given: dict[str, Any]) -> bool:
-        key = (known, _frozen(given))
-        verdict = self.within_limits.get(key)
-        if verdict is None:
-            verdict = (
-                next(check_document(self.schema, known.document, self.limits, given), None) is None
-            )
-            self.within_limits.put(key, verdict)
-        return verdict
 
     async def _root(
         self, root: RootField, variables: Any, reader: RawReader, now: datetime

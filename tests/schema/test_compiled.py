@@ -1,10 +1,10 @@
 # ruff: noqa: RUF001  (Cyrillic text on purpose: its letters look like Latin ones)
-"""The compiled query path answers byte for byte what graphql-core answers, or steps aside.
+"""The planner answers byte for byte what graphql-core answers, or steps aside.
 
-``CompiledQueries.answer`` builds a response straight from one SQL statement per root
-field; the contract is that whenever it returns bytes they are exactly
-``orjson.dumps({"data": ...})`` of the regular path's result for the same document,
-variables and ``now``, and that it returns None wherever the regular path reports an
+``PlannedReads`` (a schema extension) answers a document from its plan, one SQL statement
+per root field, when the context carries a raw reader; the contract is that whenever it
+answers, the result is exactly the one graphql-core's executor gives for the same
+document, variables and ``now``, and that it steps aside wherever the executor reports an
 error. Every test here runs a document both ways over one data set made to catch a
 divergence: bylines in position order (not by name), tags by name, articles without
 either, drafts, archived and scheduled articles, a renamed slug, equal and microsecond
@@ -26,7 +26,9 @@ import orjson
 import pytest
 import sqlalchemy as sa
 import strawberry
+from graphql import GraphQLError, parse
 from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from models import Article, ArticleStatus, Author, Language, Role, Tag, Viewer
 from models.db import SessionMaker
@@ -38,7 +40,7 @@ from models.services.article_edits import (
     update_article,
 )
 from models.services.articles import ArticleOrder
-from schema.compiled import CompiledQueries
+from schema.compiled import CompiledQueries, planner_of
 from schema.context import Context
 from schema.limits import QueryLimits
 from schema.node import to_global_id
@@ -286,7 +288,7 @@ def schema() -> strawberry.Schema:
 
 @pytest.fixture
 def compiled(schema: strawberry.Schema) -> CompiledQueries:
-    return CompiledQueries(schema, LIMITS)
+    return planner_of(schema)
 
 
 @dataclass
@@ -507,9 +509,33 @@ class Paths:
         operation_name: str | None = None,
         now: datetime = NOW,
     ) -> bytes | None:
-        return await self.compiled.answer(
-            query, operation_name, variables, reader=self.reader, now=now
+        """The answer when the planner gave it (encoded as the view encodes it); else None."""
+        context = Context(sessionmaker=self.sessionmaker, now=now, raw_reader=self.reader)
+        result = await self.schema.execute(
+            query,
+            variable_values=dict(variables) if variables is not None else None,
+            operation_name=operation_name,
+            context_value=context,
         )
+        if not context.answered_by_plan:
+            return None
+        assert result.errors is None
+        return orjson.dumps({"data": result.data})
+
+    def planned(self, query: str, operation_name: str | None) -> bool:
+        """A plan is kept for ``query`` (its operation ``operation_name``; None: any)."""
+        return any(
+            plan is not None and text == query and operation_name in (None, name)
+            for (text, name), plan in self.compiled.known.items()
+        )
+
+    def plan(self, query: str, operation_name: str | None = None) -> None:
+        """Plan ``query`` as a request for it would (documents that do not parse: nothing)."""
+        try:
+            document = parse(query)
+        except GraphQLError:
+            return
+        self.compiled.plan(query, document, operation_name)
 
     async def same(
         self,
@@ -522,24 +548,23 @@ class Paths:
         result = await self.regular(query, variables, operation_name, now)
         assert result.errors is None
         expected = orjson.dumps({"data": result.data})
-        self.compiled.admit(query, operation_name)
-        assert self.compiled.planned(query, operation_name)
         answer = await self.compiled_answer(query, variables, operation_name, now)
         assert answer is not None, "a plannable request was not answered"
+        assert self.planned(query, operation_name)
         assert answer.decode() == expected.decode()
         return result.data
 
     async def agree(
         self, query: str, variables: Mapping[str, Any] | None = None
     ) -> list[str] | None:
-        """Either both answer alike, or the regular path errs and the compiled one steps aside.
+        """Either both answer alike, or the regular path errs and the planner steps aside.
 
         For requests whose fate the test does not decide; returns the regular path's error
-        messages, or None when both answered. The document is admitted beforehand, as after
+        messages, or None when both answered. The document is planned beforehand, as after
         an earlier request with other variables.
         """
-        self.compiled.admit(query, None)
-        assert self.compiled.planned(query, None)
+        self.plan(query)
+        assert self.planned(query, None)
         result = await self.regular(query, variables)
         answer = await self.compiled_answer(query, variables)
         if result.errors:
@@ -593,13 +618,6 @@ async def test_only_postgresql_has_a_raw_reader(engine: AsyncEngine) -> None:
     finally:
         if reader is not None:
             await reader.close()
-
-
-async def test_nothing_is_answered_before_it_is_admitted(paths: Paths, desk: Desk) -> None:
-    # given: a plannable document the regular path has not answered yet
-    # when / then
-    assert not paths.compiled.planned(LIST_PAGE, None)
-    assert await paths.compiled_answer(LIST_PAGE) is None
 
 
 # --- answers equal to the regular path's -------------------------------------------------
@@ -965,8 +983,8 @@ async def test_a_query_beside_a_mutation(paths: Paths, desk: Desk) -> None:
     assert await paths.same(document, operation_name="Oldest") == {
         "articles": {"nodes": [{"slug": "filler-0"}]}
     }
-    paths.compiled.admit(document, "CreateTag")
-    assert not paths.compiled.planned(document, "CreateTag")
+    paths.plan(document, "CreateTag")
+    assert not paths.planned(document, "CreateTag")
 
 
 @pytest.mark.parametrize("offset", [timedelta(hours=3), timedelta(hours=-11)])
@@ -1006,11 +1024,12 @@ async def test_the_oldest_documents_are_forgotten(paths: Paths, desk: Desk) -> N
     # given: one document planned, then a thousand others
     await paths.same(LIST_PAGE)
     for i in range(1000):
-        paths.compiled.admit(f"query Q{i} {{ __typename }}", None)
-    # then: the first is no longer known, so the regular path answers it
-    assert not paths.compiled.planned(LIST_PAGE, None)
-    assert await paths.compiled_answer(LIST_PAGE) is None
-    assert paths.compiled.planned("query Q999 { __typename }", None)
+        paths.plan(f"query Q{i} {{ __typename }}", None)
+    # then: the first is no longer known; its next request plans it again
+    assert not paths.planned(LIST_PAGE, None)
+    assert paths.planned("query Q999 { __typename }", None)
+    await paths.same(LIST_PAGE)
+    assert not paths.planned("query Q0 { __typename }", None)
 
 
 async def test_prepared_statements_are_kept_by_small_arguments_only(
@@ -1132,9 +1151,9 @@ async def test_unplannable_documents_are_left_to_graphql(
     result = await paths.regular(query, variables)
     assert result.errors is None
     # when
-    paths.compiled.admit(query, None)
+    paths.plan(query, None)
     # then
-    assert not paths.compiled.planned(query, None)
+    assert not paths.planned(query, None)
     assert await paths.compiled_answer(query, variables) is None
 
 
@@ -1145,22 +1164,22 @@ async def test_refused_and_unparsable_documents_are_never_planned(
     # given: the regular path refuses it (the public may not do this, or it does not parse)
     await paths.refused(query)
     # when: admitted all the same
-    paths.compiled.admit(query, None)
+    paths.plan(query, None)
     # then
-    assert not paths.compiled.planned(query, None)
+    assert not paths.planned(query, None)
     assert await paths.compiled_answer(query) is None
 
 
 async def test_an_operation_name_not_in_the_document(paths: Paths, desk: Desk) -> None:
     await paths.same(TWO_OPERATIONS, operation_name="Newest")
-    paths.compiled.admit(TWO_OPERATIONS, None)
-    paths.compiled.admit(TWO_OPERATIONS, "Missing")
+    paths.plan(TWO_OPERATIONS, "Missing")
 
-    # (Strawberry raises for these instead of answering with errors: the server reports it.)
-    assert not paths.compiled.planned(TWO_OPERATIONS, None)
-    assert not paths.compiled.planned(TWO_OPERATIONS, "Missing")
-    assert await paths.compiled_answer(TWO_OPERATIONS, operation_name="Missing") is None
-    assert await paths.compiled_answer(TWO_OPERATIONS) is None
+    # Strawberry raises for it before executing (the server reports it): never planned.
+    with pytest.raises(CannotGetOperationTypeError):
+        await paths.compiled_answer(TWO_OPERATIONS, operation_name="Missing")
+    assert not paths.planned(TWO_OPERATIONS, "Missing")
+    # Without a name Strawberry runs the first operation, and so does the plan.
+    assert await paths.same(TWO_OPERATIONS) == await paths.same(TWO_OPERATIONS, None, "Newest")
 
 
 # --- what the regular path refuses, the compiled path does not answer ---------------------
@@ -1172,9 +1191,9 @@ async def test_a_page_size_over_the_maximum(paths: Paths, desk: Desk) -> None:
     assert await paths.refused(PAGE_SIZE, {"first": 500}) == ["first must be between 0 and 100"]
     assert await paths.refused(PAGE_SIZE, {"first": -1}) == ["first must be between 0 and 100"]
     # written into the document: the server never admits it, but a plan must not answer it
-    paths.compiled.admit(FIRST_500, None)
+    paths.plan(FIRST_500, None)
     assert await paths.refused(FIRST_500)
-    paths.compiled.admit(FIRST_AND_LAST, None)
+    paths.plan(FIRST_AND_LAST, None)
     assert await paths.refused(FIRST_AND_LAST)
 
 
@@ -1317,7 +1336,7 @@ async def test_an_article_without_id_or_slug(paths: Paths, desk: Desk) -> None:
 
     assert await paths.refused(ARTICLE_BY_SLUG_OR_ID, {}) == ["Pass id or slug"]
     assert await paths.refused(ARTICLE_BY_SLUG_OR_ID, {"slug": None, "id": None})
-    paths.compiled.admit(ARTICLE_WITHOUT_KEY, None)
+    paths.plan(ARTICLE_WITHOUT_KEY, None)
     assert await paths.refused(ARTICLE_WITHOUT_KEY) == ["Pass id or slug"]
 
 
@@ -1383,11 +1402,11 @@ async def test_a_document_over_a_limit_is_never_answered(
 ) -> None:
     # given: the regular path refuses the document whatever its variables
     schema = build_schema(limits)
-    paths = Paths(schema, CompiledQueries(schema, limits), sessionmaker, reader)
+    paths = Paths(schema, planner_of(schema), sessionmaker, reader)
     # when: admitted all the same
-    paths.compiled.admit(query, None)
+    paths.plan(query, None)
     # then
-    assert paths.compiled.planned(query, None)
+    assert paths.planned(query, None)
     assert await paths.refused(query, variables)
 
 
@@ -1397,7 +1416,7 @@ async def test_a_document_over_the_cost_limit(
     # given: a schema and compiled queries with a small cost limit
     limits = QueryLimits(max_query_cost=50)
     schema = build_schema(limits)
-    paths = Paths(schema, CompiledQueries(schema, limits), sessionmaker, reader)
+    paths = Paths(schema, planner_of(schema), sessionmaker, reader)
     await paths.same(COSTLY, {"first": 5})
 
     # when: the same document asks for more than the limit allows
@@ -1562,7 +1581,7 @@ async def test_random_selections(paths: Paths, desk: Desk) -> None:
         result = await paths.regular(query, variables)
         if result.errors:
             # over a limit (aliases, cost): even if it were admitted, no answer
-            paths.compiled.admit(query, None)
+            paths.plan(query, None)
             assert await paths.compiled_answer(query, variables) is None, query
         else:
             await paths.same(query, variables)
