@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     compiled_queries: bool = Field(
         True,
         description=(
-            "PostgreSQL: answer anonymous article queries with one SQL statement per root "
+            "PostgreSQL: answer article queries with one SQL statement per root "
             "field, without executing GraphQL field by field (README: Caching)."
         ),
     )

@@ -12,8 +12,9 @@ It runs inside Strawberry's pipeline (``extension.PlannedReads`` sets the execut
 in ``on_execute``), so parsing, validation, the document policy (persisted and trusted
 documents), the limits, error masking, headers, caching and metrics are the regular ones.
 
-Layer: ``schema`` (imports ``models``; never ``server``). PostgreSQL only, anonymous
-readers only, for now: the context carries a ``RawReader`` only then.
+Layer: ``schema`` (imports ``models``; never ``server``). PostgreSQL only, for now: the
+context carries a ``RawReader`` only there. Every viewer: what a viewer may see is the
+services' ``visible_to`` predicate in the statement, so an editor's list has its drafts.
 
 Correctness before speed:
 
@@ -44,7 +45,7 @@ from models.rawdb import NOW, Prepared, RawReader, Record, Uncompilable
 from models.services import articles
 from models.services.article_json import with_related
 from models.services.pagination import Ordering, Window, encode_cursor, make_page
-from models.viewer import ANONYMOUS
+from models.viewer import Viewer
 from schema.articles.queries import article_list, article_lookup
 from schema.compiled.plan import Fallback, Plan, RootField, build, plan_operation
 from schema.strawberry_internals import graphql_schema, resolver_arguments
@@ -100,6 +101,7 @@ class CompiledQueries:
         plan: Plan,
         variables: Mapping[str, Any] | None,
         *,
+        viewer: Viewer,
         reader: RawReader,
         now: datetime,
     ) -> dict[str, object] | None:
@@ -113,7 +115,10 @@ class CompiledQueries:
         if isinstance(coerced, list):
             return None  # graphql-core reports the variables' errors
         try:
-            return {root.key: await self._root(root, coerced, reader, now) for root in plan.roots}
+            return {
+                root.key: await self._root(root, coerced, viewer, reader, now)
+                for root in plan.roots
+            }
         except (Fallback, DomainError, Uncompilable):
             return None
         except Exception as error:
@@ -123,7 +128,7 @@ class CompiledQueries:
             return None
 
     async def _root(
-        self, root: RootField, variables: Any, reader: RawReader, now: datetime
+        self, root: RootField, variables: Any, viewer: Viewer, reader: RawReader, now: datetime
     ) -> object:
         if root.name == "__typename":
             query = self.schema.query_type
@@ -132,23 +137,29 @@ class CompiledQueries:
         definition = self.schema.query_type.fields[root.name]  # type: ignore[union-attr]  # a schema has a query type
         arguments = get_argument_values(definition, root.node, variables)
         if root.name == "article":
-            return await self._article(root, arguments, reader, now)
-        return await self._articles(root, arguments, reader, now)
+            return await self._article(root, arguments, viewer, reader, now)
+        return await self._articles(root, arguments, viewer, reader, now)
 
     def _converted(self, root: RootField, arguments: dict[str, Any]) -> dict[str, Any]:
         """Arguments as the root field's resolver receives them."""
         return resolver_arguments(self.strawberry_schema, "Query", root.name, arguments)
 
     async def _article(
-        self, root: RootField, arguments: dict[str, Any], reader: RawReader, now: datetime
+        self,
+        root: RootField,
+        arguments: dict[str, Any],
+        viewer: Viewer,
+        reader: RawReader,
+        now: datetime,
     ) -> object:
-        key = (root, _frozen(arguments))
+        # Statements differ by what the viewer may see (visible_to), not by who it is.
+        key = (root, viewer.sees_unpublished, _frozen(arguments))
         prepared: list[Prepared] | None = self.statements.get(key)
         if prepared is None:
             # A DomainError (e.g. neither id nor slug): the regular path words it.
             lookup = article_lookup(**self._converted(root, arguments))
             statements = articles.lookup_statements(
-                viewer=ANONYMOUS,
+                viewer=viewer,
                 now=NOW,
                 id=lookup.id,
                 slug=lookup.slug,
@@ -164,14 +175,19 @@ class CompiledQueries:
         return None
 
     async def _articles(
-        self, root: RootField, arguments: dict[str, Any], reader: RawReader, now: datetime
+        self,
+        root: RootField,
+        arguments: dict[str, Any],
+        viewer: Viewer,
+        reader: RawReader,
+        now: datetime,
     ) -> object:
-        key = (root, _frozen(arguments))
+        key = (root, viewer.sees_unpublished, _frozen(arguments))
         found: tuple[Prepared, Ordering, Window] | None = self.statements.get(key)
         if found is None:
             asked = article_list(**self._converted(root, arguments))
             stmt, ordering, window = articles.page_statement(
-                viewer=ANONYMOUS,
+                viewer=viewer,
                 now=NOW,
                 page=asked.page,
                 filter=asked.filter,
@@ -232,16 +248,16 @@ class _Bounded(Generic[T]):
         self.size = size
         self.items: dict[Any, T] = {}
 
-    def get(self, key: tuple[Any, Any]) -> T | None:
-        if key[1] is UNKEPT:
+    def get(self, key: tuple[Any, ...]) -> T | None:
+        if key[-1] is UNKEPT:
             return None
         try:
             return self.items.get(key)
         except TypeError:  # something unhashable in the key: never kept
             return None
 
-    def put(self, key: tuple[Any, Any], value: T) -> None:
-        if key[1] is UNKEPT:
+    def put(self, key: tuple[Any, ...], value: T) -> None:
+        if key[-1] is UNKEPT:
             return
         try:
             self.items[key] = value

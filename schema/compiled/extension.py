@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
-from models.viewer import ANONYMOUS
 from schema.compiled import planner_of
 from schema.context import Context
 
@@ -24,7 +23,6 @@ class PlannedReads(SchemaExtension):
         if (
             isinstance(context, Context)
             and context.raw_reader is not None
-            and context.viewer == ANONYMOUS  # plans read as the public reads, for now
             and not execution.pre_execution_errors
             and execution.graphql_document is not None
             and execution.query is not None
@@ -35,7 +33,11 @@ class PlannedReads(SchemaExtension):
             )
             if plan is not None:
                 data = await queries.answer(
-                    plan, execution.variables, reader=context.raw_reader, now=context.now
+                    plan,
+                    execution.variables,
+                    viewer=context.viewer,
+                    reader=context.raw_reader,
+                    now=context.now,
                 )
                 if data is not None:
                     execution.result = GraphQLExecutionResult(data=data, errors=None)

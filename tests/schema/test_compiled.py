@@ -40,6 +40,7 @@ from models.services.article_edits import (
     update_article,
 )
 from models.services.articles import ArticleOrder
+from models.viewer import ANONYMOUS
 from schema.compiled import CompiledQueries, planner_of
 from schema.context import Context
 from schema.limits import QueryLimits
@@ -494,12 +495,13 @@ class Paths:
         variables: Mapping[str, Any] | None = None,
         operation_name: str | None = None,
         now: datetime = NOW,
+        viewer: Viewer = ANONYMOUS,
     ) -> Any:
         return await self.schema.execute(
             query,
             variable_values=dict(variables) if variables is not None else None,
             operation_name=operation_name,
-            context_value=Context(sessionmaker=self.sessionmaker, now=now),
+            context_value=Context(sessionmaker=self.sessionmaker, now=now, viewer=viewer),
         )
 
     async def compiled_answer(
@@ -508,9 +510,12 @@ class Paths:
         variables: Mapping[str, Any] | None = None,
         operation_name: str | None = None,
         now: datetime = NOW,
+        viewer: Viewer = ANONYMOUS,
     ) -> bytes | None:
         """The answer when the planner gave it (encoded as the view encodes it); else None."""
-        context = Context(sessionmaker=self.sessionmaker, now=now, raw_reader=self.reader)
+        context = Context(
+            sessionmaker=self.sessionmaker, now=now, viewer=viewer, raw_reader=self.reader
+        )
         result = await self.schema.execute(
             query,
             variable_values=dict(variables) if variables is not None else None,
@@ -543,12 +548,13 @@ class Paths:
         variables: Mapping[str, Any] | None = None,
         operation_name: str | None = None,
         now: datetime = NOW,
+        viewer: Viewer = ANONYMOUS,
     ) -> Any:
         """Both paths answer, byte for byte alike; the (decoded) data, for further checks."""
-        result = await self.regular(query, variables, operation_name, now)
+        result = await self.regular(query, variables, operation_name, now, viewer)
         assert result.errors is None
         expected = orjson.dumps({"data": result.data})
-        answer = await self.compiled_answer(query, variables, operation_name, now)
+        answer = await self.compiled_answer(query, variables, operation_name, now, viewer)
         assert answer is not None, "a plannable request was not answered"
         assert self.planned(query, operation_name)
         assert answer.decode() == expected.decode()
@@ -798,6 +804,44 @@ async def test_filters(
     data = await paths.same(FILTERED, {"filter": filter})
 
     assert slugs(data["articles"]) == expected
+
+
+EDITORS_READS = [
+    (LIST_PAGE, None),
+    (FILTERED, {"filter": {"status": "DRAFT"}}),
+    (FILTERED, {"filter": {"status": "ARCHIVED", "language": "EN"}}),
+    (FILTERED, {"filter": {}}),
+    (ORDERED, {"orderBy": "TITLE_ASC"}),
+    (SEARCH, {"search": "zebra crossing"}),
+    (ARTICLE_BY_SLUG, {"slug": "draft"}),
+    (ARTICLE_BY_SLUG, {"slug": "scheduled"}),
+    (ARTICLE_BY_SLUG, {"slug": "archived"}),
+    (FRAGMENTS, {"slug": "shared"}),
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), EDITORS_READS)
+async def test_an_editor_gets_the_executors_answer_with_what_only_editors_see(
+    paths: Paths, desk: Desk, query: str, variables: dict[str, Any] | None
+) -> None:
+    # when: the same document, read by an editor and by the public
+    editor = await paths.same(query, variables, viewer=EDITOR)
+    public = await paths.same(query, variables)
+
+    # then: each gets the executor's answer; the editor's has drafts where it asks for them
+    if variables in ({"slug": "draft"}, {"filter": {"status": "DRAFT"}}):
+        assert editor != public
+        assert "draft" in orjson.dumps(editor).decode()
+        assert "draft" not in orjson.dumps(public).decode()
+
+
+async def test_plans_kept_for_the_public_are_not_an_editors(paths: Paths, desk: Desk) -> None:
+    # given: the draft's page, answered to the public (prepared and kept)
+    assert await paths.same(ARTICLE_BY_SLUG, {"slug": "draft"}) == {"article": None}
+    # when / then: an editor asking the same gets the draft, and the public still does not
+    editor = await paths.same(ARTICLE_BY_SLUG, {"slug": "draft"}, viewer=EDITOR)
+    assert editor["article"]["slug"] == "draft"
+    assert await paths.same(ARTICLE_BY_SLUG, {"slug": "draft"}) == {"article": None}
 
 
 async def test_filters_written_inline(paths: Paths, desk: Desk) -> None:

@@ -165,9 +165,10 @@ async def test_a_known_document_with_a_page_too_large_is_refused_as_before(
     assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_editors_never_take_it_and_see_drafts(
+async def test_editors_take_it_too_and_see_drafts(
     uncached: httpx.AsyncClient,
     sessionmaker: SessionMaker,
+    engine: AsyncEngine,
     count_queries: QueryCounter,
 ) -> None:
     await _news(sessionmaker)
@@ -181,7 +182,8 @@ async def test_editors_never_take_it_and_see_drafts(
     editor = await uncached.get("/graphql", params={"query": query}, headers=headers)
     assert public[1].json() == {"data": {"articles": {"nodes": []}}}
     assert editor.json() == {"data": {"articles": {"nodes": [{"title": "Чарнавік"}]}}}
-    assert article_reads(count_queries) > 0
+    # PostgreSQL: the plan answered the editor too (through asyncpg, on the primary).
+    assert (article_reads(count_queries) > 0) == is_sqlite(engine)
     assert editor.headers["cache-control"] == "private, no-store"
 
 
