@@ -6,6 +6,7 @@ import re
 
 import strawberry
 
+from models import global_ids
 from models.errors import DomainError, InvalidInput
 from models.services.pagination import MAX_ROW_ID
 from schema.sources import GlobalId, declare
@@ -23,8 +24,9 @@ class Node:
 
 
 def to_global_id(type_name: str, pk: int | None) -> strawberry.ID:
+    """The encoding is the domain's (``models.global_ids``): webhook payloads carry it too."""
     assert pk is not None, "only stored rows have global IDs"
-    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode())
+    return strawberry.ID(global_ids.to_global_id(type_name, pk))
 
 
 def from_global_id(

@@ -10,8 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models.errors import InvalidInput
+from models.global_ids import to_global_id
 from models.services.pagination import MAX_ROW_ID
-from models.services.webhooks import global_id
 from models.webhook import DeliveryStatus, Webhook, WebhookDelivery
 
 strawberry.enum(DeliveryStatus, name="WebhookDeliveryStatus", description="Where a delivery is.")
@@ -51,7 +51,7 @@ class WebhookType:
     def from_model(cls, webhook: Webhook) -> Self:
         assert webhook.id is not None
         return cls(
-            id=strawberry.ID(global_id("Webhook", webhook.id)),
+            id=strawberry.ID(to_global_id("Webhook", webhook.id)),
             url=webhook.url,
             events=list(webhook.events),
             description=webhook.description,
@@ -88,9 +88,9 @@ class WebhookDeliveryType:
     def from_model(cls, delivery: WebhookDelivery) -> Self:
         assert delivery.id is not None
         return cls(
-            id=strawberry.ID(global_id("WebhookDelivery", delivery.id)),
+            id=strawberry.ID(to_global_id("WebhookDelivery", delivery.id)),
             database_id=delivery.id,
-            webhook_id=strawberry.ID(global_id("Webhook", delivery.webhook_id)),
+            webhook_id=strawberry.ID(to_global_id("Webhook", delivery.webhook_id)),
             event=delivery.event,
             payload=JSON(delivery.payload),
             status=DeliveryStatus(delivery.status),

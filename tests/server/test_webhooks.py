@@ -18,6 +18,7 @@ from models.services import webhooks
 from models.services.tokens import create_token
 from models.services.webhook_delivery import WebhookDispatcher
 from models.viewer import Viewer
+from schema.node import to_global_id
 from server.app import create_app
 from server.settings import Settings
 from tests.factories import make_article
@@ -165,7 +166,7 @@ async def register(
             allow_private=True,
         )
     assert webhook.id is not None
-    return webhooks.global_id("Webhook", webhook.id)
+    return to_global_id("Webhook", webhook.id)
 
 
 async def eventually(check: Callable[[], Any], seconds: float = 5.0) -> Any:
@@ -197,7 +198,7 @@ async def test_publishing_sends_one_signed_post(client, sessionmaker, receiver):
     # given
     admin = await token(sessionmaker, "Admin", Role.ADMIN)
     article = await make_article(sessionmaker, status=ArticleStatus.DRAFT)
-    article_id = webhooks.global_id("Article", article.id or 0)
+    article_id = to_global_id("Article", article.id or 0)
     hook = await register(sessionmaker, receiver.url, ["article.published"], secret="x" * 40)
 
     async with dispatcher(sessionmaker).running():
@@ -249,7 +250,7 @@ async def test_a_failing_receiver_is_retried_with_backoff(client, sessionmaker, 
 
     async with dispatcher(sessionmaker, retry_base_seconds=0.1).running():
         # when
-        await gql(client, admin, PUBLISH, id=webhooks.global_id("Article", article.id or 0))
+        await gql(client, admin, PUBLISH, id=to_global_id("Article", article.id or 0))
         await receiver.wait_for(3)
         [delivery] = await eventually(
             lambda: _deliveries(client, admin, webhookId=hook, status="SUCCEEDED")
@@ -278,9 +279,7 @@ async def test_a_receiver_that_is_down_fails_after_the_last_attempt(client, sess
     async with dispatcher(sessionmaker).running():
         # when
         started = time.monotonic()
-        published = await gql(
-            client, admin, PUBLISH, id=webhooks.global_id("Article", article.id or 0)
-        )
+        published = await gql(client, admin, PUBLISH, id=to_global_id("Article", article.id or 0))
         mutation_seconds = time.monotonic() - started
         [delivery] = await eventually(
             lambda: _deliveries(client, admin, webhookId=hook, status="FAILED")
@@ -306,7 +305,7 @@ async def test_a_rolled_back_mutation_sends_nothing(client, sessionmaker, receiv
             client,
             admin,
             UPDATE_ARTICLE,
-            id=webhooks.global_id("Article", article.id or 0),
+            id=to_global_id("Article", article.id or 0),
             input={"title": ""},
         )
         await asyncio.sleep(0.3)  # more than a poll
@@ -431,7 +430,7 @@ async def test_the_sender_refuses_a_private_address_without_the_setting(
     article = await make_article(sessionmaker, status=ArticleStatus.DRAFT)
 
     async with dispatcher(sessionmaker, allow_private_addresses=False, max_attempts=1).running():
-        await gql(client, admin, PUBLISH, id=webhooks.global_id("Article", article.id or 0))
+        await gql(client, admin, PUBLISH, id=to_global_id("Article", article.id or 0))
         [delivery] = await eventually(
             lambda: _deliveries(client, admin, webhookId=hook, status="FAILED")
         )
@@ -459,7 +458,7 @@ async def test_deleting_a_webhook_removes_its_deliveries(client, sessionmaker, r
     admin = await token(sessionmaker, "Admin", Role.ADMIN)
     hook = await register(sessionmaker, receiver.url, ["*"])
     article = await make_article(sessionmaker, status=ArticleStatus.DRAFT)
-    await gql(client, admin, PUBLISH, id=webhooks.global_id("Article", article.id or 0))
+    await gql(client, admin, PUBLISH, id=to_global_id("Article", article.id or 0))
     [delivery] = await _deliveries(client, admin, webhookId=hook)
 
     # when
@@ -481,7 +480,7 @@ async def test_a_delivery_can_be_sent_again(client, sessionmaker, receiver):
     hook = await register(sessionmaker, receiver.url, ["article.published"])
     article = await make_article(sessionmaker, status=ArticleStatus.DRAFT)
     async with dispatcher(sessionmaker).running():
-        await gql(client, admin, PUBLISH, id=webhooks.global_id("Article", article.id or 0))
+        await gql(client, admin, PUBLISH, id=to_global_id("Article", article.id or 0))
         [first] = await eventually(lambda: _deliveries(client, admin, status="SUCCEEDED"))
 
         again = await gql(client, admin, REDELIVER, id=first["id"])
@@ -512,7 +511,7 @@ async def test_the_server_sends_deliveries_while_it_runs(engine, sessionmaker, r
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             started = time.monotonic()
-            await gql(client, admin, PUBLISH, id=webhooks.global_id("Article", article.id or 0))
+            await gql(client, admin, PUBLISH, id=to_global_id("Article", article.id or 0))
             await receiver.wait_for(1, seconds=2)  # well before the 5 s poll: woken
 
     assert time.monotonic() - started < 2
