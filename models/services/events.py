@@ -17,14 +17,12 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-import orjson
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,45 +33,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.article import Article, ArticleStatus
 from models.columns import utcnow
 from models.content import STATE_ID, ContentState
+from models.content_event import PROCESS_ID
+from models.content_event import ContentEvent as ContentEvent  # re-exported: listeners get these
 from models.db import CONNECT_TIMEOUT_SECONDS
-from models.services import webhooks
+from models.services import outbox
 
 logger = logging.getLogger("vestnik.events")
 
 CHANNEL = "vestnik_content"
 # How often an idle listening connection is checked.
 KEEPALIVE_SECONDS = 30.0
-# Tells this process's notifications from other processes' ones.
-PROCESS_ID = uuid.uuid4().hex
 # PostgreSQL refuses a notification payload of 8000 bytes or more.
 MAX_PAYLOAD_BYTES = 7900
 _PENDING = "vestnik.events"
 # Entities whose changes show in what anonymous readers get (tokens are not content).
 CONTENT_ENTITIES = frozenset({"article", "author", "tag", "office"})
-
-
-@dataclass(frozen=True)
-class ContentEvent:
-    """One committed change: ``action`` is ``entity.verb``, e.g. ``article.published``."""
-
-    action: str
-    entity: str
-    id: int | None
-    details: dict[str, Any] = field(default_factory=dict)
-    at: datetime = field(default_factory=utcnow)
-    # Filled in at commit: the content version the change produced, and who sent it.
-    version: int = 0
-    origin: str = PROCESS_ID
-    database: str = ""
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self), default=str)
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> "ContentEvent":
-        data = orjson.loads(raw)
-        data["at"] = datetime.fromisoformat(data["at"])
-        return cls(**data)
 
 
 Listener = Callable[[ContentEvent], None]
@@ -157,7 +131,7 @@ def _before_commit(session: Session) -> None:
     ]
     session.info[_PENDING] = stamped
     # The transactional outbox: deliveries commit (or roll back) with the change.
-    webhooks.enqueue(session, stamped)
+    outbox.enqueue(session, stamped)
     if bind.dialect.name == "postgresql":
         for stamped_event in stamped:
             payload = stamped_event.to_json()

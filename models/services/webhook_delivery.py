@@ -31,6 +31,7 @@ import orjson
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from models.content_event import ContentEvent
 from models.db import SessionMaker
 from models.services import events
 from models.services.webhooks import refused_address, resolve
@@ -126,7 +127,7 @@ class WebhookDispatcher:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    def _on_event(self, event: events.ContentEvent) -> None:
+    def _on_event(self, event: ContentEvent) -> None:
         self.wake()
 
     async def _run(self) -> None:

@@ -1,8 +1,8 @@
-"""Webhooks: admins register receivers; committed content events become pending deliveries.
+"""Webhooks: admins register receivers, and read what was (or is to be) sent to them.
 
-:func:`enqueue` is the transactional outbox: ``events._before_commit`` calls it in the
-committing transaction, so a delivery exists if and only if its change committed. Sending
-is ``models.services.webhook_delivery``'s job, in the background.
+Committed content events become pending deliveries in ``models.services.outbox`` (the
+transactional outbox); sending is ``models.services.webhook_delivery``'s job, in the
+background.
 
 Receivers must be public addresses unless the server allows private ones
 (``webhook_allow_private_addresses``): checked here at registration (the host's DNS
@@ -10,22 +10,21 @@ answers included) and again before every send, against the address actually conn
 """
 
 import asyncio
-import base64
 import ipaddress
 import secrets
 import socket
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.columns import is_storable, utcnow
 from models.errors import DomainError, InvalidInput, NotFound, Required, TooLong
 from models.services import audit
+from models.services.outbox import EVENTS, WILDCARDS
 from models.services.pagination import (
     Ordering,
     OrderKey,
@@ -39,35 +38,7 @@ from models.validation import raise_all
 from models.viewer import Viewer
 from models.webhook import DeliveryStatus, Webhook, WebhookDelivery
 
-if TYPE_CHECKING:  # events imports this module to call enqueue
-    from models.services.events import ContentEvent
-
 ENTITY = "webhook"
-# Every event a webhook may subscribe to: the content actions recorded by the services.
-EVENTS = frozenset(
-    {
-        *(
-            f"article.{verb}"
-            for verb in (
-                "created",
-                "updated",
-                "restored",
-                "published",
-                "unpublished",
-                "archived",
-                "deleted",
-                "corrected",
-            )
-        ),
-        *(
-            f"{entity}.{verb}"
-            for entity in ("author", "tag", "office")
-            for verb in ("created", "updated", "deleted")
-        ),
-    }
-)
-# "*" is every event, "article.*" every article event, and so on.
-WILDCARDS = frozenset({"*", *(f"{event.split('.')[0]}.*" for event in EVENTS)})
 MAX_EVENTS = 50
 MAX_URL_LENGTH = 2000
 MIN_SECRET_LENGTH = 16
@@ -75,73 +46,11 @@ MAX_SECRET_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 500
 SECRET_PREFIX = "whsec_"
 DNS_TIMEOUT_SECONDS = 3.0
-# The API's type names, for the global IDs in payloads (the same scheme as schema/node.py).
-TYPE_NAMES = {"article": "Article", "author": "Author", "tag": "Tag", "office": "Office"}
 
 NEWEST_FIRST = Ordering("webhooks", (OrderKey("id", col(Webhook.id), descending=True),))
 DELIVERIES_NEWEST_FIRST = Ordering(
     "webhook_deliveries", (OrderKey("id", col(WebhookDelivery.id), descending=True),)
 )
-
-
-def global_id(type_name: str, pk: int) -> str:
-    """A Relay global ID: base64 of ``"Type:pk"``, exactly as the GraphQL API gives it."""
-    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode()
-
-
-def subscribed(patterns: Iterable[str], event: str) -> bool:
-    patterns = set(patterns)
-    return bool({"*", event, f"{event.split('.')[0]}.*"} & patterns)
-
-
-# --- the outbox ----------------------------------------------------------------------------
-
-
-def payload_of(event: "ContentEvent") -> dict[str, Any]:
-    """What the receiver gets, in the API's own vocabulary (camelCase, global IDs)."""
-    type_name = TYPE_NAMES.get(event.entity)
-    return {
-        "event": event.action,
-        "occurredAt": event.at.isoformat(),
-        "contentVersion": event.version,
-        "entity": {
-            "type": event.entity,
-            "id": global_id(type_name, event.id) if type_name and event.id is not None else None,
-            "databaseId": event.id,
-        },
-        "data": event.details,
-    }
-
-
-def enqueue(session: Session, events: Sequence["ContentEvent"]) -> int:
-    """Add a pending delivery per (active subscribed webhook, event) to this transaction.
-
-    Called just before commit; returns how many it added.
-    """
-    wanted = [event for event in events if event.action in EVENTS]
-    if not wanted:
-        return 0
-    hooks = session.execute(
-        sa.select(col(Webhook.id), col(Webhook.events)).where(col(Webhook.active))
-    ).all()
-    now = utcnow()
-    rows = [
-        {
-            "webhook_id": hook_id,
-            "event": event.action,
-            "payload": payload_of(event),
-            "status": DeliveryStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for event in wanted
-        for hook_id, patterns in hooks
-        if subscribed(patterns or [], event.action)
-    ]
-    if rows:
-        session.execute(sa.insert(WebhookDelivery), rows)
-    return len(rows)
 
 
 # --- where a webhook may point -------------------------------------------------------------

@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.article import ArticleStatus
 from models.columns import utcnow
+from models.content_event import ContentEvent
 from models.db import SessionMaker
 from models.errors import DomainError
 from models.services import articles, events
-from models.services.events import ContentEvent
 from models.services.pagination import PageArgs
 from models.viewer import ANONYMOUS, Role, Viewer
 

@@ -13,7 +13,8 @@ from typing import Annotated, Self
 
 import strawberry
 
-from models.services.events import ContentEvent
+from models.content_event import ContentEvent
+from models.global_ids import TYPE_NAMES
 from schema.articles.types import ArticleType
 from schema.context import Info
 from schema.node import to_global_id
@@ -30,9 +31,6 @@ class ContentEntity(Enum):
     CONTENT = strawberry.enum_value(
         "content", description="Bulk changes (seed, import) and lost notifications: refetch."
     )
-
-
-_TYPE_NAMES = {"article": "Article", "author": "Author", "tag": "Tag", "office": "Office"}
 
 
 @strawberry.type(description="A committed change to content, told to subscribers.")
@@ -56,7 +54,7 @@ class ContentChange:
 
     @classmethod
     def from_event(cls, event: ContentEvent) -> Self:
-        type_name = _TYPE_NAMES.get(event.entity)
+        type_name = TYPE_NAMES.get(event.entity)
         return cls(
             action=event.action,
             entity=ContentEntity(event.entity),

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import ArticleStatus
+from models.content_event import ContentEvent
 from models.db import SessionMaker
 from models.errors import DomainError
 from models.services import events
@@ -21,8 +22,8 @@ EDITOR = Viewer(role=Role.EDITOR, token_name="press-office")
 
 
 @pytest.fixture
-def received() -> Iterator[list[events.ContentEvent]]:
-    got: list[events.ContentEvent] = []
+def received() -> Iterator[list[ContentEvent]]:
+    got: list[ContentEvent] = []
     unsubscribe = events.local_bus.subscribe(got.append)
     yield got
     unsubscribe()
@@ -34,7 +35,7 @@ async def version(sessionmaker: SessionMaker) -> int:
 
 
 async def test_a_committed_change_moves_the_version_and_is_announced_after_commit(
-    sessionmaker: SessionMaker, received: list[events.ContentEvent]
+    sessionmaker: SessionMaker, received: list[ContentEvent]
 ) -> None:
     before = await version(sessionmaker)
 
@@ -49,7 +50,7 @@ async def test_a_committed_change_moves_the_version_and_is_announced_after_commi
 
 
 async def test_a_failed_change_moves_nothing_and_announces_nothing(
-    sessionmaker: SessionMaker, received: list[events.ContentEvent]
+    sessionmaker: SessionMaker, received: list[ContentEvent]
 ) -> None:
     author = await make_author(sessionmaker)
     before = await version(sessionmaker)
@@ -72,7 +73,7 @@ async def test_postgresql_tells_other_processes_after_commit(
         pytest.skip("SQLite has no other processes' notifications")
     # Pretend the notifications come from another process: the listener skips its own.
     monkeypatch.setattr(events, "PROCESS_ID", "another-process")
-    heard: list[events.ContentEvent] = []
+    heard: list[ContentEvent] = []
     connected = asyncio.Event()
 
     async with events.listen(engine, heard.append, connected.set):
@@ -89,7 +90,7 @@ async def test_postgresql_tells_other_processes_after_commit(
 
 
 async def test_withdrawing_an_article_tells_listeners_whether_the_public_could_read_it(
-    sessionmaker: SessionMaker, received: list[events.ContentEvent]
+    sessionmaker: SessionMaker, received: list[ContentEvent]
 ) -> None:
     public = await make_article(sessionmaker, "Out")
     draft = await make_article(sessionmaker, "Not yet", status=ArticleStatus.DRAFT)

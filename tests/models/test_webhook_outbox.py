@@ -7,9 +7,11 @@ import base64
 import pytest
 from sqlmodel import col, select
 
+from models.content_event import ContentEvent
 from models.db import SessionMaker
 from models.errors import DomainError, ValidationFailed
-from models.services import webhooks
+from models.global_ids import to_global_id
+from models.services import outbox, webhooks
 from models.services.article_edits import publish_article, update_article
 from models.services.authors import add_author
 from models.services.tokens import create_token
@@ -76,10 +78,25 @@ async def test_a_committed_change_leaves_a_delivery_per_subscribed_active_webhoo
     assert payload["occurredAt"].endswith("+00:00")
 
 
-async def test_the_global_id_is_the_apis(sessionmaker: SessionMaker) -> None:
-    from schema.node import to_global_id  # the API's own; models may not import it
+def test_global_ids_are_relay_ones() -> None:
+    assert to_global_id("Article", 42) == "QXJ0aWNsZTo0Mg=="
+    assert base64.urlsafe_b64decode(to_global_id("WebhookDelivery", 7)) == b"WebhookDelivery:7"
 
-    assert webhooks.global_id("Article", 42) == to_global_id("Article", 42)
+
+def test_a_payload_names_its_entity_by_the_apis_global_id() -> None:
+    from schema.node import to_global_id as api_id  # the API's own; models may not import it
+
+    event = ContentEvent("article.published", "article", 42, version=3)
+    assert outbox.payload_of(event)["entity"] == {
+        "type": "article",
+        "id": api_id("Article", 42),
+        "databaseId": 42,
+    }
+    assert outbox.payload_of(ContentEvent("content.changed", "content", None))["entity"] == {
+        "type": "content",
+        "id": None,
+        "databaseId": None,
+    }
 
 
 async def test_a_rolled_back_change_leaves_no_delivery(sessionmaker: SessionMaker) -> None:

@@ -21,7 +21,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from models.services.events import ContentEvent
+from models.content_event import ContentEvent
 from schema.subscriptions.broker import Broker, SubscriptionEnded
 from tests.server.running import environment, serving, vestnik
 
