@@ -20,6 +20,8 @@ the range pagination accepts); a list fetched by a list argument (``nodes(ids:)`
 the length of that list. Variables come from the request, then from their defaults.
 """
 
+import contextlib
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Self
@@ -48,12 +50,14 @@ from graphql import (
     get_named_type,
     get_nullable_type,
     is_list_type,
+    parse,
     value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import BatchingConfig
 
 from models.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from schema.bounded import Bounded, frozen_key
 from schema.strawberry_internals import graphql_schema
 
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
@@ -302,12 +306,20 @@ class NoIntrospectionRule(ValidationRule):
             )
 
 
+# Documents kept parsed (the same bound as the valid documents kept).
+MAX_PARSED = 1000
+_parsed = functools.lru_cache(maxsize=MAX_PARSED)(parse)
+
+
 class QueryLimitsExtension(SchemaExtension):
     """Puts the limits on every operation: a token cap while parsing, the rest before
     validation, so a refused document never reaches graphql-core's costlier rules."""
 
-    def __init__(self, limits: QueryLimits) -> None:
+    def __init__(self, limits: QueryLimits, within: "Bounded[bool] | None" = None) -> None:
         self.limits = limits
+        # Documents (by text, operation and variables) found within the limits before: a
+        # site's frontends repeat them, and measuring one costs as much as answering it.
+        self.within = within if within is not None else Bounded(0)
 
     def on_operation(self) -> Iterator[None]:
         execution = self.execution_context
@@ -317,6 +329,12 @@ class QueryLimitsExtension(SchemaExtension):
         yield
 
     def on_parse(self) -> Iterator[None]:
+        execution = self.execution_context
+        if execution.graphql_document is None and execution.query is not None:
+            # A site's frontends send the same few documents: each is parsed once. One that
+            # does not parse is not kept; Strawberry parses it again and reports the error.
+            with contextlib.suppress(GraphQLError):
+                execution.graphql_document = _parsed(execution.query, **execution.parse_options)
         yield
         for error in self.execution_context.pre_execution_errors or ():
             if isinstance(error, GraphQLSyntaxError) and _TOKEN_LIMIT_MESSAGE in error.message:
@@ -330,18 +348,22 @@ class QueryLimitsExtension(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         execution = self.execution_context
         if execution.pre_execution_errors is None and execution.graphql_document is not None:
-            # Errors set here stand in for validation (Strawberry then skips it), the way
-            # Strawberry's own ValidationCache does.
-            refusals = list(
-                check_document(
-                    graphql_schema(execution.schema),
-                    execution.graphql_document,
-                    self.limits,
-                    execution.variables or {},
+            key = (execution.query, execution.operation_name, frozen_key(execution.variables))
+            if not self.within.get(key):
+                # Errors set here stand in for validation (Strawberry then skips it), the way
+                # Strawberry's own ValidationCache does.
+                refusals = list(
+                    check_document(
+                        graphql_schema(execution.schema),
+                        execution.graphql_document,
+                        self.limits,
+                        execution.variables or {},
+                    )
                 )
-            )
-            if refusals:
-                execution.pre_execution_errors = refusals
+                if refusals:
+                    execution.pre_execution_errors = refusals
+                elif execution.query is not None:
+                    self.within.put(key, True)
         yield
 
 

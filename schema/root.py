@@ -5,7 +5,6 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -19,6 +18,7 @@ from schema.audit.queries import AuditQuery
 from schema.authors.mutations import AuthorMutation
 from schema.authors.queries import AuthorQuery
 from schema.authors.types import AuthorType
+from schema.bounded import Bounded
 from schema.compiled.extension import PlannedReads
 from schema.context import Info
 from schema.errors import ErrorPolicy
@@ -36,7 +36,7 @@ from schema.tags.queries import TagQuery
 from schema.tags.types import TagType
 from schema.tokens.mutations import TokenMutation
 from schema.tokens.queries import TokenQuery
-from schema.validation_cache import MAX_DOCUMENTS, ValidDocuments
+from schema.validation_cache import ValidDocuments
 from schema.webhooks.mutations import WebhookMutation
 from schema.webhooks.queries import WebhookQuery
 
@@ -133,6 +133,10 @@ class VestnikSchema(strawberry.Schema):
         super().process_errors(unexpected, execution_context)
 
 
+# Documents with their variables, e.g. one per article slug asked for recently.
+MAX_KEPT_VERDICTS = 10_000
+
+
 def build_schema(
     limits: QueryLimits | None = None, documents: DocumentPolicy | None = None
 ) -> strawberry.Schema:
@@ -143,6 +147,7 @@ def build_schema(
     limits = limits or QueryLimits()
     documents = documents or DocumentPolicy()
     store = DocumentStore()  # one per schema: the server builds one schema per process
+    within_limits: Bounded[bool] = Bounded(MAX_KEPT_VERDICTS)
     return VestnikSchema(
         query=Query,
         mutation=Mutation,
@@ -151,10 +156,7 @@ def build_schema(
         extensions=[
             # First: it turns a persisted request into its query before anything reads it.
             lambda: PersistedDocuments(store, documents),
-            lambda: QueryLimitsExtension(limits),
-            # A site's frontends send the same few documents: each is parsed once (with the
-            # token cap above; a document that fails to parse is not kept).
-            lambda: ParserCache(maxsize=MAX_DOCUMENTS),
+            lambda: QueryLimitsExtension(limits, within_limits),
             TransportRules,
             # After the limits and transport rules: only a document they let through is
             # validated (and kept as valid).

@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import orjson
 import strawberry
@@ -47,6 +47,7 @@ from models.services.article_json import with_related
 from models.services.pagination import Ordering, Window, encode_cursor, make_page
 from models.viewer import Viewer
 from schema.articles.queries import article_list, article_lookup
+from schema.bounded import Bounded, frozen_key
 from schema.compiled.plan import Fallback, Plan, RootField, build, plan_operation
 from schema.strawberry_internals import graphql_schema, resolver_arguments
 
@@ -80,7 +81,7 @@ class CompiledQueries:
         # By (document text, operation name): the plan, or None when it is not plannable.
         self.known: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         # By the inputs they were built from: statements ready to run.
-        self.statements: _Bounded[Any] = _Bounded(MAX_STATEMENTS)
+        self.statements: Bounded[Any] = Bounded(MAX_STATEMENTS)
 
     def plan(self, query: str, document: DocumentNode, operation_name: str | None) -> Plan | None:
         """The plan for ``document`` (whose text is ``query``), made on first sight."""
@@ -153,7 +154,7 @@ class CompiledQueries:
         now: datetime,
     ) -> object:
         # Statements differ by what the viewer may see (visible_to), not by who it is.
-        key = (root, viewer.sees_unpublished, _frozen(arguments))
+        key = (root, viewer.sees_unpublished, frozen_key(arguments))
         prepared: list[Prepared] | None = self.statements.get(key)
         if prepared is None:
             # A DomainError (e.g. neither id nor slug): the regular path words it.
@@ -182,7 +183,7 @@ class CompiledQueries:
         reader: RawReader,
         now: datetime,
     ) -> object:
-        key = (root, viewer.sees_unpublished, _frozen(arguments))
+        key = (root, viewer.sees_unpublished, frozen_key(arguments))
         found: tuple[Prepared, Ordering, Window] | None = self.statements.get(key)
         if found is None:
             asked = article_list(**self._converted(root, arguments))
@@ -203,68 +204,6 @@ class CompiledQueries:
         page = make_page([_Row(row, root) for row in rows], ordering, window, cursors=False)
         view = _PageView(page.items, ordering, page.has_next, page.has_previous)
         return build(root.fields, view)
-
-
-# Keys with longer strings (or more parts) are not kept: a client sending big, ever
-# different variables must not fill memory with them.
-MAX_KEY_STRING = 256
-MAX_KEY_PARTS = 64
-
-
-class _Unkept:
-    """Stands for a key too big to keep; ``_Bounded`` neither finds nor keeps it."""
-
-
-UNKEPT = _Unkept()
-
-
-def _frozen(value: Any) -> Any:
-    """A small hashable stand-in for arguments or variables; ``UNKEPT`` when too big."""
-    parts = [0]
-
-    def freeze(value: Any) -> Any:
-        parts[0] += 1
-        if parts[0] > MAX_KEY_PARTS or (isinstance(value, str) and len(value) > MAX_KEY_STRING):
-            raise OverflowError
-        if isinstance(value, dict):
-            return tuple(sorted((k, freeze(v)) for k, v in value.items()))
-        if isinstance(value, list):
-            return ("[list]", *(freeze(v) for v in value))
-        return value
-
-    try:
-        return freeze(value)
-    except (OverflowError, TypeError):  # too big, or keys that do not sort
-        return UNKEPT
-
-
-T = TypeVar("T")
-
-
-class _Bounded(Generic[T]):
-    """A dict that forgets its oldest entries beyond ``size``."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: dict[Any, T] = {}
-
-    def get(self, key: tuple[Any, ...]) -> T | None:
-        if key[-1] is UNKEPT:
-            return None
-        try:
-            return self.items.get(key)
-        except TypeError:  # something unhashable in the key: never kept
-            return None
-
-    def put(self, key: tuple[Any, ...], value: T) -> None:
-        if key[-1] is UNKEPT:
-            return
-        try:
-            self.items[key] = value
-        except TypeError:
-            return
-        if len(self.items) > self.size:
-            del self.items[next(iter(self.items))]
 
 
 def _related(stmt: Any, root: RootField) -> Any:

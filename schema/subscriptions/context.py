@@ -39,7 +39,7 @@ class SubscriptionContext(Context):
         harmless, since both old and new loaders answer for the same viewer.
         """
         self.now = utcnow()
-        self.__post_init__()
+        self.__dict__.pop("loaders", None)  # a cached_property: built again on next use
 
 
 class TransportRules(SchemaExtension):
