@@ -399,11 +399,19 @@ async def fuzz_once(
 def _refused_whole(response: httpx.Response) -> bool:
     """No mutation of the document happened: no data, or every field null or with errors."""
     try:
-        data = response.json().get("data")
+        body = response.json()
+        data = body.get("data")
     except (ValueError, AttributeError):
         return True
     if not isinstance(data, dict):
-        return True
+        # Null data: refused before anything ran (no error has a path), or a non-null field
+        # failed after earlier mutations of the document had run (they stay done).
+        errors = body.get("errors")
+        return (
+            not any(isinstance(error, dict) and error.get("path") for error in errors or ())
+            if isinstance(errors, list)
+            else True
+        )
     return all(
         value is None or (isinstance(value, dict) and bool(value.get("errors")))
         for value in data.values()
