@@ -194,6 +194,7 @@ class GraphQLView(GraphQL[Context, None]):
             codes = getattr(response, ERROR_CODES_ATTR, None)
         if codes is not None:
             note_error_codes(request.scope, codes)
+        self._count_read(request)
         if not anonymous:
             response.headers["Cache-Control"] = "private, no-store"
             return response
@@ -271,6 +272,11 @@ class GraphQLView(GraphQL[Context, None]):
             name if isinstance(name, str) else None,
             query if isinstance(query, str) else None,
         )
+
+    def _count_read(self, request: Request) -> None:
+        context: Context | None = getattr(request.state, "vestnik_context", None)
+        if self.metrics is not None and context is not None:
+            self.metrics.count_read("planned" if context.answered_by_plan else "executed")
 
     def _count_cache(self, result: CacheResult) -> None:
         if self.metrics is not None:

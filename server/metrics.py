@@ -53,6 +53,8 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 CacheResult = Literal["hit", "miss", "store"]
 CACHE_RESULTS: frozenset[str] = frozenset(("hit", "miss", "store"))
+# How a GraphQL request over HTTP was answered: by a plan (schema/compiled), or executed.
+ReadPath = Literal["planned", "executed"]
 
 # A GraphQL request whose operation was never read, and one whose operation has no name.
 NO_OPERATION = "-"
@@ -121,6 +123,13 @@ class Metrics:
             ["result"],
             registry=owner,
         )
+        self.reads = Counter(
+            "vestnik_graphql_reads",
+            "GraphQL requests answered by a plan (planned) or by the executor (executed).",
+            ["path"],
+            registry=owner,
+        )
+        self._read_series = {path: self.reads.labels(path) for path in ("planned", "executed")}
         if multiprocess:
             MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]  # untyped upstream
         else:
@@ -149,6 +158,9 @@ class Metrics:
     def count_errors(self, codes: Iterable[str]) -> None:
         for code in codes:
             self.errors.labels(self.code_label(str(code)) if code else NO_CODE).inc()
+
+    def count_read(self, path: ReadPath) -> None:
+        self._read_series[path].inc()
 
     def count_cache(self, result: CacheResult) -> None:
         series = self._cache_series.get(result)

@@ -282,3 +282,24 @@ async def test_an_unknown_hash_is_still_not_found(
         await uncached.get("/graphql", params={"extensions": _persisted(NEWS)}, headers=JSON)
     unknown = await uncached.get("/graphql", params={"extensions": _persisted(other)}, headers=JSON)
     assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+async def test_metrics_count_planned_and_executed_reads(
+    engine: AsyncEngine, sessionmaker: SessionMaker
+) -> None:
+    await _news(sessionmaker)
+    serving = _client(engine, response_cache=False)
+    async with serving as client:
+        await client.get("/graphql", params={"query": NEWS})
+        await client.get("/graphql", params={"query": NEWS})
+        await client.get("/graphql", params={"query": OFFICES})
+        registry = serving.app.state.metrics.registry
+
+        def reads(path: str) -> float | None:
+            return registry.get_sample_value("vestnik_graphql_reads_total", {"path": path})
+
+        # PostgreSQL: the news list is planned, the offices executed; SQLite executes both.
+        if is_sqlite(engine):
+            assert (reads("planned"), reads("executed")) == (0.0, 3.0)
+        else:
+            assert (reads("planned"), reads("executed")) == (2.0, 1.0)
