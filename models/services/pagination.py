@@ -22,11 +22,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.columns import is_storable
 from models.errors import InvalidInput
+from models.global_ids import MAX_ROW_ID
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-# Primary keys are 32-bit on PostgreSQL: a larger number never names a row.
-MAX_ROW_ID = 2**31 - 1
 MAX_CURSOR_STRING = 1000
 # A parent with at most this many rows gets its page by sorting them all (see _lateral_pages).
 # Measured on the 1M-article benchmark database, warm: ~6 us a row that way, so at most

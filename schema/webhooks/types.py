@@ -1,8 +1,5 @@
 """``Webhook`` and ``WebhookDelivery``: what admins read; a webhook's secret never."""
 
-import base64
-import binascii
-import re
 from datetime import datetime
 from typing import Self
 
@@ -10,13 +7,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models.errors import InvalidInput
-from models.global_ids import to_global_id
-from models.services.pagination import MAX_ROW_ID
+from models.global_ids import parse_global_id, to_global_id
 from models.webhook import DeliveryStatus, Webhook, WebhookDelivery
 
 strawberry.enum(DeliveryStatus, name="WebhookDeliveryStatus", description="Where a delivery is.")
-
-_PK = re.compile(r"[1-9][0-9]{0,9}")
 
 
 def pk_of(id: str, type_name: str, field: str = "id") -> int:
@@ -24,15 +18,10 @@ def pk_of(id: str, type_name: str, field: str = "id") -> int:
 
     Not ``schema.node.from_global_id``: these are not ``Node``s (``node(id:)`` is public).
     """
-    error = InvalidInput(f"'{id[:100]}' is not a valid {type_name} ID", field=field)
-    try:
-        decoded = base64.urlsafe_b64decode(id.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise error from None
-    name, _, raw_pk = decoded.partition(":")
-    if name != type_name or not _PK.fullmatch(raw_pk) or int(raw_pk) > MAX_ROW_ID:
-        raise error
-    return int(raw_pk)
+    parts = parse_global_id(id)
+    if parts is None or parts[0] != type_name:
+        raise InvalidInput(f"'{id[:100]}' is not a valid {type_name} ID", field=field)
+    return parts[1]
 
 
 @strawberry.type(name="Webhook", description="A receiver of content events (admins only).")
