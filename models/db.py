@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import sqlite_connect
+
 SessionMaker = async_sessionmaker[AsyncSession]
 
 CONNECT_TIMEOUT_SECONDS = 2.0
@@ -36,6 +38,7 @@ def make_engine(
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        sqlite_connect.open_connections_with(engine.sync_engine)
         sa.event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         return engine
     connect_args: dict[str, Any] = {

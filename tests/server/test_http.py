@@ -23,7 +23,6 @@ from server.settings import Settings
 from tests.factories import make_article
 from tests.pgcluster import free_port
 from tests.server.http_errors import http_error
-from tests.sqlite_workers import aiosqlite_workers_stopped
 
 pytestmark = pytest.mark.anyio
 
@@ -125,7 +124,6 @@ async def test_readyz_is_503_when_the_database_is_unreachable(app_client, tmp_pa
     # when
     with anyio.fail_after(3):
         response = await client.get("/readyz")
-    await aiosqlite_workers_stopped()
 
     # then
     assert (response.status_code, response.json()) == (503, {"status": "unavailable"})

@@ -29,7 +29,6 @@ from server.ratelimit import TokenBuckets
 from server.settings import Settings
 from tests.pgcluster import free_port
 from tests.server.http_errors import http_error
-from tests.sqlite_workers import aiosqlite_workers_stopped
 
 pytestmark = pytest.mark.anyio
 
@@ -636,7 +635,6 @@ async def test_an_unreachable_database_is_a_quick_503(tmp_path, url, authorizati
         with anyio.fail_after(5):
             response = await client.post("/graphql", json={"query": OFFICES}, headers=headers)
     await engine.dispose()
-    await aiosqlite_workers_stopped()
 
     # then
     assert response.status_code == 503

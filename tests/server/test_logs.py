@@ -20,7 +20,6 @@ from server.logs import configure_logging
 from server.middleware import current_request_id
 from server.settings import Settings
 from tests.server.running import environment, serving, vestnik
-from tests.sqlite_workers import aiosqlite_workers_stopped
 
 pytestmark = pytest.mark.anyio
 
@@ -64,7 +63,6 @@ async def unreachable_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]
     app = create_app(NO_STARTUP, engine=engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         yield c
-    await aiosqlite_workers_stopped()
     await engine.dispose()
 
 
@@ -77,7 +75,6 @@ async def test_json_lines_carry_the_request_id_and_the_traceback_inside(
     # when: a probe with a proxy's id, a GraphQL request with a made-up one, and a line outside
     ready = await unreachable_client.get("/readyz", headers={"x-request-id": "probe-42"})
     graphql = await unreachable_client.post("/graphql", json={"query": OFFICES_QUERY})
-    await aiosqlite_workers_stopped()
     logging.getLogger("vestnik").info("outside any request")
 
     # then
@@ -103,7 +100,6 @@ async def test_text_lines_for_people(log_output, unreachable_client):
 
     # when
     await unreachable_client.get("/readyz", headers={"x-request-id": "probe-7"})
-    await aiosqlite_workers_stopped()
     logging.getLogger("vestnik").info("outside any request")
 
     # then
