@@ -11,10 +11,10 @@ This reads aiosqlite's private ``Connection._thread`` (its worker; SQLAlchemy's 
 reads it the same way to make it a daemon). ``tests/models/test_sqlite_connect.py`` pins it.
 """
 
+import asyncio
 from typing import Any
 
 import aiosqlite
-import anyio.to_thread
 import sqlalchemy as sa
 
 # A worker ends within microseconds once told to stop; this only bounds a stuck one.
@@ -30,7 +30,7 @@ async def connect(*args: Any, **kwargs: Any) -> aiosqlite.Connection:
         return await connection
     except BaseException:
         if worker.is_alive():
-            await anyio.to_thread.run_sync(worker.join, JOIN_SECONDS)
+            await asyncio.to_thread(worker.join, JOIN_SECONDS)
         raise
 
 
