@@ -13,7 +13,8 @@ declines any field or argument that is not declared.
 Layer: ``schema``; imports nothing of the project, so every type module can use it.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,9 +108,6 @@ class Declaration:
     type_name: str
     fields: Mapping[str, Source]
 
-    def __getitem__(self, name: str) -> Source:
-        return self.fields[name]
-
     def computed(self, name: str) -> Computed:
         source = self.fields[name]
         assert isinstance(source, Computed)
@@ -154,35 +152,46 @@ class Declaration:
             return source.relations
         return frozenset()
 
+    # Worked out once per type (every object built reads them): attributes taken from a
+    # column, by (attribute, column), and those computed when the object is built.
+    @functools.cached_property
+    def _column_attributes(self) -> tuple[tuple[str, str], ...]:
+        pairs: list[tuple[str, str]] = []
+        for source in self.fields.values():
+            if isinstance(source, Column):
+                pairs.append((source.attribute or source.name, source.name))
+            elif isinstance(source, Relation):
+                pairs.extend((name, name) for name in source.columns)
+        return tuple(pairs)
+
+    @functools.cached_property
+    def _computed_attributes(self) -> tuple[tuple[str, Computed], ...]:
+        return tuple(
+            (s.attribute, s)
+            for s in self.fields.values()
+            if isinstance(s, Computed) and s.attribute is not None
+        )
+
+    @functools.cached_property
+    def _attribute_of_column(self) -> dict[str, str]:
+        return {column: attribute for attribute, column in self._column_attributes}
+
     def values(self, column: ColumnOf) -> dict[str, Any]:
         """The Strawberry object's attributes that come from columns, by attribute name.
 
         Columns a relation is found by are kept under their own names.
         """
-        found: dict[str, Any] = {}
-        for source in self.fields.values():
-            if isinstance(source, Column):
-                found[source.attribute or source.name] = column(source.name)
-            elif isinstance(source, Computed) and source.attribute is not None:
-                found[source.attribute] = source.value(column)
-            elif isinstance(source, Relation):
-                for name in source.columns:
-                    found[name] = column(name)
+        found = {attribute: column(name) for attribute, name in self._column_attributes}
+        for attribute, source in self._computed_attributes:
+            found[attribute] = source.value(column)
         return found
 
     def compute(self, name: str, built: object) -> Any:
         """Field ``name``'s computed value, for a Strawberry object built by ``values``."""
-        attributes = {
-            s.name: s.attribute or s.name for s in self.fields.values() if isinstance(s, Column)
-        }
+        attributes = self._attribute_of_column
         return self.computed(name).value(
             lambda column: getattr(built, attributes.get(column, column))
         )
-
-    def nested(self) -> Iterator[Nested]:
-        for source in self.fields.values():
-            if isinstance(source, Nested):
-                yield source
 
 
 _DECLARED: dict[str, Declaration] = {}
@@ -220,7 +229,3 @@ def declaration(type_name: str) -> Declaration:
         if type_name.endswith(suffix) and type_name != suffix:
             return _DECLARED[suffix]
     raise KeyError(type_name)
-
-
-def declared() -> Mapping[str, Declaration]:
-    return dict(_DECLARED)

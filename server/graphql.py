@@ -194,7 +194,9 @@ class GraphQLView(GraphQL[Context, None]):
             codes = getattr(response, ERROR_CODES_ATTR, None)
         if codes is not None:
             note_error_codes(request.scope, codes)
-        self._count_read(request)
+        context: Context | None = getattr(request.state, "vestnik_context", None)
+        if self.metrics is not None and context is not None:
+            self.metrics.count_read("planned" if context.answered_by_plan else "executed")
         if not anonymous:
             response.headers["Cache-Control"] = "private, no-store"
             return response
@@ -202,7 +204,6 @@ class GraphQLView(GraphQL[Context, None]):
         if not clean:
             response.headers["Cache-Control"] = "no-store"
             return response
-        context: Context | None = getattr(request.state, "vestnik_context", None)
         body = bytes(response.body)
         etag = entity_tag(body)
         expires_at = context.expires_at if context is not None else None
@@ -272,11 +273,6 @@ class GraphQLView(GraphQL[Context, None]):
             name if isinstance(name, str) else None,
             query if isinstance(query, str) else None,
         )
-
-    def _count_read(self, request: Request) -> None:
-        context: Context | None = getattr(request.state, "vestnik_context", None)
-        if self.metrics is not None and context is not None:
-            self.metrics.count_read("planned" if context.answered_by_plan else "executed")
 
     def _count_cache(self, result: CacheResult) -> None:
         if self.metrics is not None:

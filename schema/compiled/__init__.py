@@ -137,9 +137,11 @@ class CompiledQueries:
             return query.name
         definition = self.schema.query_type.fields[root.name]  # type: ignore[union-attr]  # a schema has a query type
         arguments = get_argument_values(definition, root.node, variables)
+        # Statements differ by what the viewer may see (visible_to), not by who it is.
+        key = (root, viewer.sees_unpublished, frozen_key(arguments))
         if root.name == "article":
-            return await self._article(root, arguments, viewer, reader, now)
-        return await self._articles(root, arguments, viewer, reader, now)
+            return await self._article(root, key, arguments, viewer, reader, now)
+        return await self._articles(root, key, arguments, viewer, reader, now)
 
     def _converted(self, root: RootField, arguments: dict[str, Any]) -> dict[str, Any]:
         """Arguments as the root field's resolver receives them."""
@@ -148,13 +150,12 @@ class CompiledQueries:
     async def _article(
         self,
         root: RootField,
+        key: tuple[Any, ...],
         arguments: dict[str, Any],
         viewer: Viewer,
         reader: RawReader,
         now: datetime,
     ) -> object:
-        # Statements differ by what the viewer may see (visible_to), not by who it is.
-        key = (root, viewer.sees_unpublished, frozen_key(arguments))
         prepared: list[Prepared] | None = self.statements.get(key)
         if prepared is None:
             # A DomainError (e.g. neither id nor slug): the regular path words it.
@@ -178,12 +179,12 @@ class CompiledQueries:
     async def _articles(
         self,
         root: RootField,
+        key: tuple[Any, ...],
         arguments: dict[str, Any],
         viewer: Viewer,
         reader: RawReader,
         now: datetime,
     ) -> object:
-        key = (root, viewer.sees_unpublished, frozen_key(arguments))
         found: tuple[Prepared, Ordering, Window] | None = self.statements.get(key)
         if found is None:
             asked = article_list(**self._converted(root, arguments))
