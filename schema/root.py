@@ -128,7 +128,11 @@ class VestnikSchema(strawberry.Schema):
         for error in unexpected:
             if database_failure(error.original_error) is not None:
                 # An outage: one line per request, not a traceback per field.
-                logger.warning("database unavailable at %s: %s", error.path, error.original_error)
+                cause = error.original_error
+                # The type too: a timeout's message is empty.
+                logger.warning(
+                    "database unavailable at %s: %s: %s", error.path, type(cause).__name__, cause
+                )
         unexpected = [e for e in unexpected if database_failure(e.original_error) is None]
         super().process_errors(unexpected, execution_context)
 
