@@ -1,7 +1,10 @@
 """The typed per-request context every resolver receives."""
 
+import asyncio
+import contextlib
 import functools
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +16,12 @@ from models.db import SessionMaker
 from models.rawdb import RawReader
 from models.viewer import ANONYMOUS, Viewer
 from schema.loaders import Loaders
+
+# How many root resolvers of one request read at once, each on a session of its own. A document
+# with many root fields (aliases) queues here instead of taking the whole connection pool: two
+# such requests would otherwise exhaust it (pool_size + max_overflow, models/db.py), and every
+# connection past pool_size is opened for one field and closed again.
+MAX_SESSIONS_PER_REQUEST = 4
 
 
 @dataclass
@@ -35,6 +44,9 @@ class Context:
     raw_reader: RawReader | None = None
     # Set when the planner answered, instead of graphql-core's executor (for metrics, tests).
     answered_by_plan: bool = False
+    _session_slots: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(MAX_SESSIONS_PER_REQUEST), repr=False
+    )
 
     @functools.cached_property
     def loaders(self) -> Loaders:
@@ -56,9 +68,14 @@ class Context:
         if when is not None and (self.expires_at is None or when < self.expires_at):
             self.expires_at = when
 
-    def session(self) -> AsyncSession:
-        """A short read session for one root resolver; use it as ``async with``."""
-        return self.read_sessionmaker()
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A short read session for one root resolver, at most MAX_SESSIONS_PER_REQUEST at once.
+
+        Never nest them: a resolver holding one must not wait for another.
+        """
+        async with self._session_slots, self.read_sessionmaker() as session:
+            yield session
 
     def primary_session(self) -> AsyncSession:
         """A session on the primary, for mutations."""
