@@ -42,6 +42,9 @@ class Context:
     # Reads straight through asyncpg for the planner (schema/compiled), where the server
     # has them (PostgreSQL, anonymous readers, VESTNIK_COMPILED_QUERIES); None: none.
     raw_reader: RawReader | None = None
+    # Read queries may be answered from a plan (schema/compiled); False: graphql-core
+    # executes every document (VESTNIK_COMPILED_QUERIES=false, and reference answers in tests).
+    planned: bool = False
     # Set when the planner answered, instead of graphql-core's executor (for metrics, tests).
     answered_by_plan: bool = False
     _session_slots: asyncio.Semaphore = field(

@@ -16,7 +16,8 @@ Layer: ``schema``; imports nothing of the project, so every type module can use 
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 # A column's value by its name, from whatever holds the row (an ORM object, a Row, a record).
 ColumnOf = Callable[[str], Any]
@@ -44,13 +45,28 @@ class GlobalId:
     columns: tuple[str, ...] = ()
 
 
+class Request(Protocol):
+    """What a derived value may ask of the request: its one instant, and to expire early."""
+
+    @property
+    def now(self) -> datetime: ...
+
+    def expire_at(self, when: datetime | None) -> None: ...
+
+
+# A derived value from (the row, its related rows, the field's arguments, the request).
+Derive = Callable[[Any, Any, Mapping[str, Any], Request], Any]
+
+
 @dataclass(frozen=True)
 class Computed:
-    """A value computed from columns.
+    """A value computed from columns, or derived from the row and its related rows.
 
-    With ``function`` the value is ``function(*columns)``: the type's resolver and the planner
-    both call it. Without, only the type's resolver computes it (it needs more than columns:
-    ``relations``, ``arguments`` or the request), and the planner declines the field.
+    With ``function`` the value is ``function(*columns)``. With ``derive`` it is
+    ``derive(row, related rows, arguments, request)``: it reads ``relations`` too, takes
+    ``arguments`` and may ask the request's instant. The type's resolver and the planner
+    both call the same one. With neither, the field's value comes from elsewhere (e.g. a
+    connection's count) and the planner declines it unless it knows that field itself.
     """
 
     columns: tuple[str, ...]
@@ -60,6 +76,7 @@ class Computed:
     arguments: frozenset[str] = frozenset()
     attribute: str | None = None
     """Set: computed once when the Strawberry object is built, and kept in this attribute."""
+    derive: Derive | None = None
 
     def value(self, column: ColumnOf) -> Any:
         assert self.function is not None, "computed by the type's resolver only"

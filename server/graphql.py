@@ -338,6 +338,7 @@ class GraphQLView(GraphQL[Context, None]):
             viewer=viewer,
             request_id=request_id(request.scope),
             reader=reader,
+            planned=self.raw_readers is not None,
             raw_reader=self.raw_readers.reader(reader) if self.raw_readers is not None else None,
             webhook_allow_private_addresses=self.settings.webhook_allow_private_addresses,
         )

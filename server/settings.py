@@ -88,8 +88,9 @@ class Settings(BaseSettings):
     compiled_queries: bool = Field(
         True,
         description=(
-            "PostgreSQL: answer article queries with one SQL statement per root "
-            "field, without executing GraphQL field by field (README: Caching)."
+            "Answer known article and office queries from a plan, with one SQL "
+            "statement per root field (articles: PostgreSQL only), without executing "
+            "GraphQL field by field (README: Caching)."
         ),
     )
     response_cache: bool = Field(

@@ -6,15 +6,19 @@ database needs a fraction of a millisecond. So, the way PostGraphile compiles Gr
 SQL, a document is planned once (``plan.py``: which root fields, columns, bylines and tags,
 and how each response key is made, all from the fields' declarations in
 ``schema/sources.py``) and then answered with one statement per root field, read through
-asyncpg (``models/rawdb.py``), its JSON built directly.
+asyncpg (``models/rawdb.py``), its JSON built directly. Offices are read by the
+resolvers' own functions (``schema/offices/queries.py``: one statement for the offices,
+one for their phones) and built from those rows by the same declarations, on both
+databases.
 
 It runs inside Strawberry's pipeline (``extension.PlannedReads`` sets the execution result
 in ``on_execute``), so parsing, validation, the document policy (persisted and trusted
 documents), the limits, error masking, headers, caching and metrics are the regular ones.
 
-Layer: ``schema`` (imports ``models``; never ``server``). PostgreSQL only, for now: the
-context carries a ``RawReader`` only there. Every viewer: what a viewer may see is the
-services' ``visible_to`` predicate in the statement, so an editor's list has its drafts.
+Layer: ``schema`` (imports ``models``; never ``server``). Articles on PostgreSQL only, for
+now: the context carries a ``RawReader`` only there; on SQLite a document reading articles
+goes to graphql-core. Every viewer: what a viewer may see is the services' ``visible_to``
+predicate in the statement, so an editor's list has its drafts.
 
 Correctness before speed:
 
@@ -44,11 +48,21 @@ from models.errors import DomainError
 from models.rawdb import NOW, Prepared, RawReader, Record, Uncompilable
 from models.services import articles
 from models.services.article_json import with_related
-from models.services.pagination import Ordering, Window, encode_cursor, make_page
+from models.services.pagination import (
+    Ordering,
+    Page,
+    PageArgs,
+    Window,
+    encode_cursor,
+    make_page,
+)
 from models.viewer import Viewer
 from schema.articles.queries import article_list, article_lookup
 from schema.bounded import Bounded, frozen_key
-from schema.compiled.plan import Fallback, Plan, RootField, build, plan_operation
+from schema.compiled.plan import Fallback, Obj, Plan, RootField, build, plan_operation
+from schema.context import Context
+from schema.offices.queries import read_office, read_offices
+from schema.offices.types import OfficeRows
 from schema.strawberry_internals import graphql_schema, resolver_arguments
 
 logger = logging.getLogger("vestnik.compiled")
@@ -98,13 +112,7 @@ class CompiledQueries:
         return plan
 
     async def answer(
-        self,
-        plan: Plan,
-        variables: Mapping[str, Any] | None,
-        *,
-        viewer: Viewer,
-        reader: RawReader,
-        now: datetime,
+        self, plan: Plan, variables: Mapping[str, Any] | None, context: Context
     ) -> dict[str, object] | None:
         """The response's ``data``, or None: let graphql-core execute the document.
 
@@ -116,10 +124,7 @@ class CompiledQueries:
         if isinstance(coerced, list):
             return None  # graphql-core reports the variables' errors
         try:
-            return {
-                root.key: await self._root(root, coerced, viewer, reader, now)
-                for root in plan.roots
-            }
+            return {root.key: await self._root(root, coerced, context) for root in plan.roots}
         except (Fallback, DomainError, Uncompilable):
             return None
         except Exception as error:
@@ -128,20 +133,43 @@ class CompiledQueries:
             logger.warning("compiled query stepped aside: %s: %s", type(error).__name__, error)
             return None
 
-    async def _root(
-        self, root: RootField, variables: Any, viewer: Viewer, reader: RawReader, now: datetime
-    ) -> object:
+    async def _root(self, root: RootField, variables: Any, context: Context) -> object:
         if root.name == "__typename":
             query = self.schema.query_type
             assert query is not None
             return query.name
         definition = self.schema.query_type.fields[root.name]  # type: ignore[union-attr]  # a schema has a query type
         arguments = get_argument_values(definition, root.node, variables)
+        if root.name == "office":
+            return await self._office(root, arguments, context)
+        if root.name == "offices":
+            return await self._offices(root, arguments, context)
+        viewer, reader, now = context.viewer, context.raw_reader, context.now
+        if reader is None:
+            raise Fallback  # PlannedReads runs such plans only with a reader
         # Statements differ by what the viewer may see (visible_to), not by who it is.
         key = (root, viewer.sees_unpublished, frozen_key(arguments))
         if root.name == "article":
             return await self._article(root, key, arguments, viewer, reader, now)
         return await self._articles(root, key, arguments, viewer, reader, now)
+
+    async def _office(self, root: RootField, arguments: dict[str, Any], context: Context) -> object:
+        found = await read_office(context, root.relations, **self._converted(root, arguments))
+        if found is None:
+            return None
+        office, children = found
+        return build(root.fields, Obj(office, OfficeRows.of(children), context))
+
+    async def _offices(
+        self, root: RootField, arguments: dict[str, Any], context: Context
+    ) -> object:
+        page = PageArgs(**self._converted(root, arguments))
+        found, children = await read_offices(context, root.relations, page)
+        items = [
+            Obj(office, OfficeRows.of(children[office.id]), context, cursor)
+            for office, cursor in zip(found.items, found.cursors, strict=True)
+        ]
+        return build(root.fields, _ObjectPage(items, found))
 
     def _converted(self, root: RootField, arguments: dict[str, Any]) -> dict[str, Any]:
         """Arguments as the root field's resolver receives them."""
@@ -205,6 +233,33 @@ class CompiledQueries:
         page = make_page([_Row(row, root) for row in rows], ordering, window, cursors=False)
         view = _PageView(page.items, ordering, page.has_next, page.has_previous)
         return build(root.fields, view)
+
+
+@dataclass(frozen=True)
+class _ObjectPage:
+    """A page of objects as the plan reads it (each carries its cursor)."""
+
+    items: list[Obj]
+    page: Page[Any]
+
+    def cursor(self, obj: Obj) -> str | None:
+        return obj.cursor
+
+    @property
+    def has_next(self) -> bool:
+        return self.page.has_next
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page.has_previous
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.page.start_cursor
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.page.end_cursor
 
 
 def _related(stmt: Any, root: RootField) -> Any:

@@ -2,7 +2,7 @@
 
 By ``on_execute`` Strawberry has parsed the document, the persisted-document policy has
 resolved it, the limits and validation have let it through; if the document has a plan
-and the request a raw reader, the plan's answer becomes the execution result and
+(and the request the raw reader it may need), the plan's answer becomes the execution result and
 graphql-core's executor does not run. Everything after (error masking, the HTTP view's
 headers, caching, metrics) is the same for either.
 """
@@ -22,7 +22,7 @@ class PlannedReads(SchemaExtension):
         context = execution.context
         if (
             isinstance(context, Context)
-            and context.raw_reader is not None
+            and context.planned
             and not execution.pre_execution_errors
             and execution.graphql_document is not None
             and execution.query is not None
@@ -31,14 +31,8 @@ class PlannedReads(SchemaExtension):
             plan = queries.plan(
                 execution.query, execution.graphql_document, execution.operation_name
             )
-            if plan is not None:
-                data = await queries.answer(
-                    plan,
-                    execution.variables,
-                    viewer=context.viewer,
-                    reader=context.raw_reader,
-                    now=context.now,
-                )
+            if plan is not None and (context.raw_reader is not None or not plan.reads_raw):
+                data = await queries.answer(plan, execution.variables, context)
                 if data is not None:
                     execution.result = GraphQLExecutionResult(data=data, errors=None)
                     context.answered_by_plan = True

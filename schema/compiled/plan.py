@@ -1,19 +1,28 @@
 """Planning a known document: from its syntax tree to what to read and how to answer.
 
-A plan covers an operation whose root fields are ``article`` and ``articles`` (and
-``__typename``), selecting on articles their columns, ``id``, ``readingTimeMinutes``,
-``__typename`` and the byline's and tags' text fields; on ``articles`` the connection's
-``nodes``, ``edges { cursor node }`` and ``pageInfo``. Anything else (``totalCount``,
-corrections, translations, nested lists, directives, fragments on other types,
-arguments on inner fields) makes ``plan_operation`` return None, and the document keeps
-going through graphql-core. Response keys keep the document's order and aliases, and
-fields sharing a key are merged, as graphql-core's ``collect_fields`` does.
+A plan covers an operation whose root fields are ``article``, ``articles``, ``office``,
+``offices`` (and ``__typename``):
+
+- on articles, their columns, ``id``, ``readingTimeMinutes``, ``__typename`` and the
+  byline's and tags' text fields, read as one raw row per article (``models/rawdb.py``);
+- on offices, every field their declaration (``schema/sources.py``) makes: columns, nested
+  objects, relations without arguments (phones), functions of the row (breaks, the
+  address) and derived values (``hoursText``, ``isOpen``/``nextChange`` with a literal
+  ``at``, ``jsonLd``), built from the ORM rows the resolvers' own reads return;
+- on connections, ``nodes``, ``edges { cursor node }`` and ``pageInfo``.
+
+Anything else (``totalCount``, corrections, translations, nested connections, directives,
+variables in inner fields' arguments, fragments on other types) makes ``plan_operation``
+return None, and the document keeps going through graphql-core. Response keys keep the
+document's order and aliases, and fields sharing a key are merged, as graphql-core's
+``collect_fields`` does.
 """
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from graphql import (
     DocumentNode,
@@ -25,18 +34,32 @@ from graphql import (
     GraphQLSchema,
     GraphQLString,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionNode,
     SelectionSetNode,
+    ValueNode,
+    VariableNode,
     get_named_type,
     is_leaf_type,
     is_non_null_type,
 )
+from graphql.execution.values import get_argument_values
 
 from models.services.article_json import AUTHOR_JSON_COLUMNS, TAG_JSON_COLUMNS
 from schema.node import to_global_id
-from schema.sources import Column, Computed, GlobalId, declaration
+from schema.sources import (
+    Column,
+    Computed,
+    Derive,
+    GlobalId,
+    Nested,
+    Relation,
+    Request,
+    declaration,
+)
 
 
 class Fallback(Exception):
@@ -67,11 +90,14 @@ class ArticleNeeds:
 @dataclass(frozen=True, eq=False)
 class RootField:
     key: str
-    name: str  # "article", "articles" or "__typename"
+    name: str  # "article", "articles", "office", "offices" or "__typename"
     node: FieldNode
     needs: ArticleNeeds
-    # For "article": the article's fields. For "articles": the connection's.
+    # For "article" and "office": the object's fields. For "articles", "offices": the
+    # connection's.
     fields: Fields
+    # For "office" and "offices": the child lists (declared relations) the fields read.
+    relations: frozenset[str] = frozenset()
 
     @functools.cached_property
     def columns(self) -> frozenset[str]:
@@ -86,10 +112,30 @@ class RootField:
         return self.needs.tags()
 
 
+# Root fields read through asyncpg (models/rawdb.py); the others through the services.
+RAW_ROOTS = frozenset({"article", "articles"})
+
+
 @dataclass(frozen=True)
 class Plan:
     operation: OperationDefinitionNode
     roots: tuple[RootField, ...]
+
+    @functools.cached_property
+    def reads_raw(self) -> bool:
+        """Some root field needs the request's raw reader (PostgreSQL)."""
+        return any(root.name in RAW_ROOTS for root in self.roots)
+
+
+@dataclass(frozen=True)
+class Obj:
+    """An object the plan builds a response value from: a row (read by column name), the
+    related rows its relations read (by relation name; None: none), the request asking."""
+
+    row: Any
+    related: Any
+    request: Request
+    cursor: str | None = None
 
 
 def plan_operation(
@@ -145,8 +191,24 @@ class _Planner:
                 fields = self.article(self.selections(nodes), needs)
                 roots.append(RootField(key, name, nodes[0], needs, fields))
             elif name == "articles":
-                fields = self.connection(self.selections(nodes), needs)
+                fields = self.connection(
+                    self.selections(nodes),
+                    "ArticleConnection",
+                    partial(self.article, needs=needs),
+                )
                 roots.append(RootField(key, name, nodes[0], needs, fields))
+            elif name == "office":
+                relations: set[str] = set()
+                fields = self.object(self.selections(nodes), "Office", relations)
+                roots.append(RootField(key, name, nodes[0], needs, fields, frozenset(relations)))
+            elif name == "offices":
+                relations = set()
+                fields = self.connection(
+                    self.selections(nodes),
+                    "OfficeConnection",
+                    partial(self.object, type_name="Office", relations=relations),
+                )
+                roots.append(RootField(key, name, nodes[0], needs, fields, frozenset(relations)))
             else:
                 raise _NotPlannable
         return Plan(operation, tuple(roots))
@@ -272,25 +334,101 @@ class _Planner:
                 raise _NotPlannable
         return fields
 
-    def connection(self, selection_set: SelectionSetNode, needs: ArticleNeeds) -> Fields:
-        parent = self.type("ArticleConnection")
+    def object(
+        self, selection_set: SelectionSetNode, type_name: str, relations: set[str] | None
+    ) -> Fields:
+        """An object of ``type_name`` whose every field its declaration makes, built from an
+        ``Obj``. The relations its fields read are added to ``relations`` (None: it has none)."""
+        parent = self.type(type_name)
+        declared = declaration(type_name)
+        fields: Fields = []
+        for key, nodes in self.collect(selection_set, parent).items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                fields.append((key, _constant(parent.name)))
+                continue
+            source = declared.fields.get(name)
+            definition = parent.fields.get(name)
+            if source is None or definition is None:
+                raise _NotPlannable
+            arguments = self.literal_arguments(parent, name, nodes)
+            if arguments and not (isinstance(source, Computed) and source.derive is not None):
+                raise _NotPlannable
+            if relations is not None:
+                relations |= declared.relations_of(name)
+            elif declared.relations_of(name):
+                raise _NotPlannable
+            target = get_named_type(definition.type)
+            if isinstance(source, GlobalId):
+                fields.append((key, _object_id(type_name)))
+            elif isinstance(source, Column) and not source.editors_only:
+                fields.append((key, _leaf(definition.type, _row_column(source.name))))
+            elif isinstance(source, Nested):
+                nested = self.object(self.selections(nodes), source.target, None)
+                fields.append((key, _same_row(nested)))
+            elif isinstance(source, Relation) and not source.editors_only and not source.arguments:
+                related = self.object(self.selections(nodes), source.target, None)
+                fields.append((key, _related(name, related)))
+            elif isinstance(source, Computed) and source.derive is not None:
+                fields.append((key, _leaf(definition.type, _derived(source.derive, arguments))))
+            elif isinstance(source, Computed) and source.function is not None:
+                value = _row_computed(source)
+                if is_leaf_type(target):
+                    fields.append((key, _leaf(definition.type, value)))
+                else:
+                    # Objects made by the function (e.g. breaks): their fields read them as rows.
+                    if not isinstance(target, GraphQLObjectType) or not _read_as_rows(target.name):
+                        raise _NotPlannable
+                    made = self.object(self.selections(nodes), target.name, None)
+                    fields.append((key, _made_list(value, made)))
+            else:
+                raise _NotPlannable
+        return fields
+
+    def literal_arguments(
+        self, parent: GraphQLObjectType, name: str, nodes: Sequence[FieldNode]
+    ) -> dict[str, Any]:
+        """The arguments a field is given, all declared and written out (no variables)."""
+        node = nodes[0]
+        if not node.arguments:
+            return {}
+        self.check_arguments(parent, name)
+        if any(
+            not isinstance(a.value, ValueNode) or _has_variables(a.value) for a in node.arguments
+        ):
+            raise _NotPlannable
+        return get_argument_values(parent.fields[name], node, None)
+
+    def connection(
+        self,
+        selection_set: SelectionSetNode,
+        type_name: str,
+        node: Callable[[SelectionSetNode], Fields],
+    ) -> Fields:
+        """A connection (``type_name``) whose nodes' selections ``node`` plans."""
+        parent = self.type(type_name)
         fields: Fields = []
         for key, name, nodes in self.fields_of(selection_set, parent):
             if name == "__typename":
                 fields.append((key, _constant(parent.name)))
             elif name == "nodes":
-                article = self.article(self.selections(nodes), needs)
-                fields.append((key, _nodes(article)))
+                fields.append((key, _nodes(node(self.selections(nodes)))))
             elif name == "edges":
-                fields.append((key, _edges(self.edge(self.selections(nodes), needs))))
+                edge_type = type_name.removesuffix("Connection") + "Edge"
+                fields.append((key, _edges(self.edge(self.selections(nodes), edge_type, node))))
             elif name == "pageInfo":
                 fields.append((key, _object(self.page_info(self.selections(nodes)))))
             else:
                 raise _NotPlannable
         return fields
 
-    def edge(self, selection_set: SelectionSetNode, needs: ArticleNeeds) -> Fields:
-        parent = self.type("ArticleEdge")
+    def edge(
+        self,
+        selection_set: SelectionSetNode,
+        type_name: str,
+        node: Callable[[SelectionSetNode], Fields],
+    ) -> Fields:
+        parent = self.type(type_name)
         fields: Fields = []
         for key, name, nodes in self.fields_of(selection_set, parent):
             if name == "__typename":
@@ -298,7 +436,7 @@ class _Planner:
             elif name == "cursor":
                 fields.append((key, _edge_cursor))
             elif name == "node":
-                fields.append((key, _edge_node(self.article(self.selections(nodes), needs))))
+                fields.append((key, _edge_node(node(self.selections(nodes)))))
             else:
                 raise _NotPlannable
         return fields
@@ -359,6 +497,61 @@ def _leaf(graphql_type: GraphQLOutputType, value: Make) -> Make:
         return serialize(found)
 
     return make
+
+
+def _object_id(type_name: str) -> Make:
+    return lambda obj: to_global_id(type_name, obj.row.id)
+
+
+def _row_column(name: str) -> Make:
+    return lambda obj: getattr(obj.row, name)
+
+
+def _row_computed(source: Computed) -> Make:
+    return lambda obj: source.value(partial(getattr, obj.row))
+
+
+def _same_row(fields: Fields) -> Make:
+    return lambda obj: build(fields, obj)
+
+
+def _related(name: str, fields: Fields) -> Make:
+    def make(obj: Obj) -> object:
+        return [build(fields, Obj(row, None, obj.request)) for row in getattr(obj.related, name)]
+
+    return make
+
+
+def _made_list(value: Make, fields: Fields) -> Make:
+    def make(obj: Obj) -> object:
+        return [
+            build(fields, Obj(made, None, obj.request)) for made in cast(Iterable[Any], value(obj))
+        ]
+
+    return make
+
+
+def _derived(derive: Derive, arguments: Mapping[str, Any]) -> Make:
+    return lambda obj: derive(obj.row, obj.related, arguments, obj.request)
+
+
+def _read_as_rows(type_name: str) -> bool:
+    """Objects of this type can be read by column name (each column is the attribute)."""
+    declared = declaration(type_name)
+    return all(
+        isinstance(s, Column) and s.attribute is None and not s.editors_only
+        for s in declared.fields.values()
+    )
+
+
+def _has_variables(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variables(v) for v in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variables(f.value) for f in value.fields)
+    return False
 
 
 def _article_id(row: Any) -> object:

@@ -1,11 +1,11 @@
 """The ``Office`` type: address, phones, opening hours and whether it is open now."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from enum import IntEnum
 from functools import lru_cache, partial
-from typing import NoReturn, Self, TypeVar, cast
+from typing import Any, NoReturn, Self, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -20,7 +20,7 @@ from schema.context import Info
 from schema.enums import PhoneKind
 from schema.jsonld import government_office
 from schema.node import Node, to_global_id
-from schema.sources import Column, Computed, GlobalId, Nested, Relation, declare
+from schema.sources import Column, Computed, Derive, GlobalId, Nested, Relation, Request, declare
 
 R = TypeVar("R")
 
@@ -197,6 +197,33 @@ _SCHEDULE = _HOURS | _EXCEPTIONS
 _ALL = _PHONES | _SCHEDULE
 
 _AT = frozenset({"at"})
+
+
+def _hours_text(office: Office, rows: "OfficeRows", _a: Mapping[str, Any], _r: Request) -> str:
+    return opening_hours.hours_text(rows.weekly)
+
+
+def _asking(ask: Callable[[opening_hours.Schedule, datetime], R]) -> Derive:
+    """``ask`` the schedule about ``at``; asked about "now", the answer (and so the whole
+    response, for caches) expires when the office next opens or closes."""
+
+    def derive(
+        office: Office, rows: "OfficeRows", arguments: Mapping[str, Any], request: Request
+    ) -> R:
+        at = arguments.get("at")
+        instant = request.now if at is None else require_aware(at, "at")
+        schedule = rows.schedule(office)
+        if at is None:
+            request.expire_at(opening_hours.next_change(schedule, request.now))
+        return ask(schedule, instant)
+
+    return derive
+
+
+def _json_ld(office: Office, rows: "OfficeRows", _a: Mapping[str, Any], _r: Request) -> object:
+    return JSON(government_office(office, rows.phones, rows.hours, rows.exceptions))
+
+
 OFFICE = declare(
     "Office",
     {
@@ -214,9 +241,16 @@ OFFICE = declare(
         "phones": Relation("Phone", via="phones_of_offices"),
         "hours": Relation("OpeningHours", via="hours_of_offices"),
         "exceptions": Relation("HoursException", via="exceptions_of_offices"),
-        "hoursText": Computed((), relations=_HOURS),
-        "isOpen": Computed(("timezone",), relations=_SCHEDULE, arguments=_AT),
-        "nextChange": Computed(("timezone",), relations=_SCHEDULE, arguments=_AT),
+        "hoursText": Computed((), relations=_HOURS, derive=_hours_text),
+        "isOpen": Computed(
+            ("timezone",), relations=_SCHEDULE, arguments=_AT, derive=_asking(opening_hours.is_open)
+        ),
+        "nextChange": Computed(
+            ("timezone",),
+            relations=_SCHEDULE,
+            arguments=_AT,
+            derive=_asking(opening_hours.next_change),
+        ),
         "jsonLd": Computed(
             (
                 "name",
@@ -229,6 +263,7 @@ OFFICE = declare(
                 *_ADDRESS_COLUMNS,
             ),
             relations=_ALL,
+            derive=_json_ld,
         ),
     },
 )
@@ -320,20 +355,13 @@ class OfficeType(Node):
         description='e.g. "Mon-Fri 08:30-17:30, lunch 13:00-14:00".', graphql_type=str
     )
     def hours_text(self, info: Info) -> str | Awaitable[str]:
-        return self._answer(info, _HOURS, lambda rows: opening_hours.hours_text(rows.weekly))
+        return cast(str | Awaitable[str], self._derived(info, "hoursText", {}))
 
     @strawberry.field(
         description="Open at `at` (now when omitted), in the office's timezone.", graphql_type=bool
     )
     def is_open(self, info: Info, at: datetime | None = None) -> bool | Awaitable[bool]:
-        instant = self._instant(info, at)
-        if isinstance(instant, DomainError):
-            return _fail(instant)
-        return self._answer(
-            info,
-            _SCHEDULE,
-            lambda rows: self._at(info, at, instant, rows, opening_hours.is_open),
-        )
+        return cast(bool | Awaitable[bool], self._derived(info, "isOpen", {"at": at}))
 
     @strawberry.field(
         description="When the office next opens or closes after `at` (now).",
@@ -342,26 +370,29 @@ class OfficeType(Node):
     def next_change(
         self, info: Info, at: datetime | None = None
     ) -> datetime | Awaitable[datetime | None] | None:
-        instant = self._instant(info, at)
-        if isinstance(instant, DomainError):
-            return _fail(instant)
-        return self._answer(
-            info,
-            _SCHEDULE,
-            lambda rows: self._at(info, at, instant, rows, opening_hours.next_change),
-        )
+        found = self._derived(info, "nextChange", {"at": at})
+        return cast(datetime | Awaitable[datetime | None] | None, found)
 
     @strawberry.field(
         description="schema.org GovernmentOffice as JSON-LD, for a page's structured data.",
         graphql_type=JSON,
     )
     def json_ld(self, info: Info) -> object:
+        return self._derived(info, "jsonLd", {})
+
+    def _derived(self, info: Info, name: str, arguments: Mapping[str, Any]) -> Any:
+        """The declared value of field ``name`` (OFFICE), from this office's rows."""
+        at = arguments.get("at")
+        if at is not None:
+            try:
+                require_aware(at, "at")
+            except DomainError as error:
+                return _fail(error)
+        source = OFFICE.computed(name)
+        derive = source.derive
+        assert derive is not None
         return self._answer(
-            info,
-            _ALL,
-            lambda rows: JSON(
-                government_office(self.model, rows.phones, rows.hours, rows.exceptions)
-            ),
+            info, source.relations, lambda rows: derive(self.model, rows, arguments, info.context)
         )
 
     def _answer(
@@ -384,29 +415,6 @@ class OfficeType(Node):
         if "exceptions" in needs and children.exceptions is None:
             children = replace(children, exceptions=await loaders.exceptions.load(self.pk))
         return build(OfficeRows.of(children))
-
-    def _at(
-        self,
-        info: Info,
-        at: datetime | None,
-        instant: datetime,
-        rows: "OfficeRows",
-        ask: Callable[[opening_hours.Schedule, datetime], R],
-    ) -> R:
-        """``ask`` the schedule about ``instant``; asked about "now", the answer (and so the
-        whole response, for caches) expires when the office next opens or closes."""
-        schedule = rows.schedule(self.model)
-        if at is None:
-            info.context.expire_at(opening_hours.next_change(schedule, info.context.now))
-        return ask(schedule, instant)
-
-    @staticmethod
-    def _instant(info: Info, at: datetime | None) -> datetime | DomainError:
-        """The instant asked about, or the error to report for it."""
-        try:
-            return info.context.now if at is None else require_aware(at, "at")
-        except DomainError as error:
-            return error
 
 
 async def _fail(error: DomainError) -> NoReturn:

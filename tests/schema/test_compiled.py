@@ -243,7 +243,7 @@ UNPLANNABLE = {
     "author articles": "{ articles { nodes { authors { articles { nodes { slug } } } } } }",
     "skip": "query Skip($no: Boolean!) { articles { nodes { slug title @skip(if: $no) } } }",
     "include": "{ articles { nodes { slug @include(if: true) } } }",
-    "offices": "{ offices { nodes { slug } } }",
+    "offices totalCount": "{ offices { totalCount nodes { slug } } }",
     "node": '{ node(id: "QXJ0aWNsZToy") { id } }',
     "tags root": "{ tags { nodes { slug } } }",
     "mixed roots": "{ articles { nodes { slug } } authors { nodes { slug } } }",
@@ -514,7 +514,11 @@ class Paths:
     ) -> bytes | None:
         """The answer when the planner gave it (encoded as the view encodes it); else None."""
         context = Context(
-            sessionmaker=self.sessionmaker, now=now, viewer=viewer, raw_reader=self.reader
+            sessionmaker=self.sessionmaker,
+            now=now,
+            viewer=viewer,
+            planned=True,
+            raw_reader=self.reader,
         )
         result = await self.schema.execute(
             query,

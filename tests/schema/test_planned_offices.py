@@ -1,0 +1,225 @@
+"""Office reads answered from a plan equal graphql-core's answers, on both databases.
+
+The planner builds an office's response from the declarations in ``schema/offices/types.py``
+(columns, the address, phones, hours, exceptions and the derived ``hoursText``, ``isOpen``,
+``nextChange``, ``jsonLd``) and reads the rows through the resolvers' own functions
+(``read_office``, ``read_offices``), so it needs no raw reader and runs on SQLite too. Each
+test runs a document both ways and compares the encoded answers and when they expire.
+"""
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import orjson
+import pytest
+import strawberry
+
+from models.db import SessionMaker
+from models.opening_hours import DayHours
+from models.services.offices import ExceptionSpec, create_office
+from models.services.seed import OFFICE, PHONES, WORKDAY, load_seed
+from schema.compiled import planner_of
+from schema.context import Context
+from schema.limits import QueryLimits
+from schema.node import to_global_id
+from schema.root import build_schema
+from tests.factories import make_office
+
+pytestmark = pytest.mark.anyio
+
+# A Wednesday, 11:00 in Minsk: open, next change at lunch.
+NOW = datetime(2024, 1, 10, 8, 0, tzinfo=UTC)
+EVERY_FIELD = """
+    __typename id slug name description email website timezone latitude longitude updatedAt
+    address { __typename postalCode country region locality street formatted }
+    phones { __typename kind label e164 display uri }
+    hours { __typename weekday opens closes breaks { __typename start end label } }
+    exceptions { __typename date closed opens closes breaks { start end label } note }
+    hoursText isOpen nextChange jsonLd
+"""
+
+PLANNED = {
+    "bench": """
+        query Offices {
+          offices(first: 30) {
+            nodes {
+              slug name address { formatted }
+              phones { kind label display uri }
+              hours { weekday opens closes breaks { start end label } }
+              isOpen
+            }
+          }
+        }
+    """,
+    "every field of one": f"""
+        query Office($slug: String!) {{ office(slug: $slug) {{ {EVERY_FIELD} }} }}
+    """,
+    "every field of all": f"query {{ offices {{ nodes {{ {EVERY_FIELD} }} }} }}",
+    "by id": "query Office($id: ID) { office(id: $id) { slug name } }",
+    "missing": 'query { office(slug: "no-such-office") { slug } }',
+    "edges and pages": """
+        query Page($first: Int, $after: String) {
+          __typename
+          offices(first: $first, after: $after) {
+            __typename
+            edges { __typename cursor node { slug } }
+            pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+          }
+        }
+    """,
+    "backwards": "query { offices(last: 2) { nodes { slug } pageInfo { hasPreviousPage } } }",
+    "asked about an instant": """
+        query Office($slug: String!) {
+          office(slug: $slug) {
+            holiday: isOpen(at: "2024-03-08T10:00:00+03:00")
+            short: nextChange(at: "2024-03-07T16:00:00+03:00")
+            lunch: isOpen(at: "2024-01-10T13:30:00+03:00")
+            isOpen nextChange
+          }
+        }
+    """,
+    "fragments and aliases": """
+        query Office($slug: String!) {
+          first: office(slug: $slug) { ...Contact name }
+          again: office(slug: $slug) { ... on Office { slug } contact: phones { e164 } }
+        }
+        fragment Contact on Office { name slug phones { e164 } address { ...Where } }
+        fragment Where on Address { street locality }
+    """,
+}
+
+# Not planned: graphql-core answers, the same as ever.
+DECLINED = {
+    "a count": "query { offices { totalCount } }",
+    "an instant in a variable": """
+        query Office($slug: String!, $at: DateTime) { office(slug: $slug) { isOpen(at: $at) } }
+    """,
+    "a directive": """
+        query Office($slug: String!) { office(slug: $slug) { slug @include(if: true) } }
+    """,
+}
+
+
+@pytest.fixture
+async def offices(sessionmaker: SessionMaker) -> dict[str, Any]:
+    """The seed's office, one with a holiday and a short day, one with no phones or hours."""
+    async with sessionmaker() as session:
+        await load_seed(session)
+    data = OFFICE.model_copy(update={"slug": "kopyl-with-holidays", "name": "Копыль (праздники)"})
+    short = DayHours(time(8, 30), time(16, 30), WORKDAY.breaks)
+    async with sessionmaker() as session:
+        holidays = await create_office(
+            session,
+            data=data,
+            phones=PHONES,
+            weekly={day: WORKDAY for day in range(1, 6)},
+            exceptions=[
+                ExceptionSpec(date(2024, 3, 8), None, "Women's Day"),
+                ExceptionSpec(date(2024, 3, 7), short, 'Pre-holiday "short" day'),
+            ],
+        )
+    for n in range(3):
+        await make_office(sessionmaker, name=f"Office {n}")
+    assert holidays.id is not None
+    return {
+        "slug": "kopyl-with-holidays",
+        "id": to_global_id("Office", holidays.id),
+        "first": 2,
+    }
+
+
+class TwoPaths:
+    def __init__(self, sessionmaker: SessionMaker) -> None:
+        self.schema: strawberry.Schema = build_schema(QueryLimits())
+        self.sessionmaker = sessionmaker
+
+    async def run(self, query: str, variables: dict[str, Any], planned: bool) -> Context:
+        context = Context(sessionmaker=self.sessionmaker, now=NOW, planned=planned)
+        result = await self.schema.execute(query, variable_values=variables, context_value=context)
+        assert result.errors is None, result.errors
+        context.answer = orjson.dumps({"data": result.data})  # type: ignore[attr-defined]
+        return context
+
+    async def both(self, query: str, variables: dict[str, Any]) -> tuple[Context, Context]:
+        regular = await self.run(query, variables, planned=False)
+        planned = await self.run(query, variables, planned=True)
+        assert not regular.answered_by_plan
+        return regular, planned
+
+
+def variables_for(query: str, given: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in given.items() if f"${name}" in query}
+
+
+@pytest.mark.parametrize("name", PLANNED)
+async def test_the_plan_answers_what_graphql_core_answers(sessionmaker, offices, name):
+    # given
+    paths = TwoPaths(sessionmaker)
+    query = PLANNED[name]
+
+    # when
+    regular, planned = await paths.both(query, variables_for(query, offices))
+
+    # then
+    assert planned.answered_by_plan
+    assert planned.answer.decode() == regular.answer.decode()  # type: ignore[attr-defined]
+    assert planned.expires_at == regular.expires_at
+
+
+async def test_the_page_after_a_cursor_is_the_same(sessionmaker, offices):
+    # given
+    paths = TwoPaths(sessionmaker)
+    query = PLANNED["edges and pages"]
+    first, _ = await paths.both(query, {"first": 2})
+    cursor = orjson.loads(first.answer)["data"]["offices"]["pageInfo"]["endCursor"]  # type: ignore[attr-defined]
+
+    # when
+    regular, planned = await paths.both(query, {"first": 2, "after": cursor})
+
+    # then
+    assert planned.answered_by_plan
+    assert planned.answer == regular.answer  # type: ignore[attr-defined]
+    assert orjson.loads(planned.answer)["data"]["offices"]["pageInfo"]["hasPreviousPage"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", DECLINED)
+async def test_what_the_plan_does_not_cover_graphql_core_answers(sessionmaker, offices, name):
+    # given
+    paths = TwoPaths(sessionmaker)
+    query = DECLINED[name]
+    variables = variables_for(query, {**offices, "at": "2024-03-08T10:00:00+03:00"})
+
+    # when
+    regular, planned = await paths.both(query, variables)
+
+    # then
+    assert not planned.answered_by_plan
+    assert planned.answer == regular.answer  # type: ignore[attr-defined]
+    assert planner_of(paths.schema).known  # it was looked at, and declined
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ('query { office(id: "T2ZmaWNlOjE=", slug: "x") { slug } }', {}),  # both: fine
+        ("query { office { slug } }", {}),  # neither: an error
+        ('query { office(id: "not an id") { slug } }', {}),
+        ('query { office(slug: "kopyl-with-holidays") { isOpen(at: "2024-01-10T10:00") } }', {}),
+        ("query { offices(first: -1) { nodes { slug } } }", {}),
+        ('query { offices(after: "garbage") { nodes { slug } } }', {}),
+    ],
+)
+async def test_errors_are_graphql_cores(sessionmaker, offices, query, variables):
+    # given
+    schema = build_schema(QueryLimits())
+
+    # when
+    results = []
+    for planned in (False, True):
+        context = Context(sessionmaker=sessionmaker, now=NOW, planned=planned)
+        result = await schema.execute(query, variable_values=variables, context_value=context)
+        results.append((result.data, [e.formatted for e in result.errors or ()]))
+        assert not context.answered_by_plan or not result.errors
+
+    # then
+    assert results[0] == results[1]
