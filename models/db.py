@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import sqlite_connect
+from models import pg_connect, sqlite_connect
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
@@ -48,7 +48,11 @@ def make_engine(
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(url, connect_args=connect_args, pool_timeout=pool_timeout, **kwargs)
+    engine = create_async_engine(
+        url, connect_args=connect_args, pool_timeout=pool_timeout, **kwargs
+    )
+    pg_connect.open_connections_with(engine.sync_engine)
+    return engine
 
 
 def server_settings(statement_timeout_ms: int | None) -> dict[str, str]:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from models import pg_connect
 from models.columns import UTCDateTime
 from models.db import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS, server_settings
 
@@ -161,6 +162,7 @@ class RawReader:
                     timeout=CONNECT_TIMEOUT_SECONDS,
                     server_settings=server_settings(self.statement_timeout_ms),
                     reset=_nothing_to_reset,
+                    connect=pg_connect.connect,
                 )
             return self._pool
 
