@@ -66,6 +66,11 @@ class Context:
             return self.reader
         return self.sessionmaker
 
+    @property
+    def reads_private(self) -> bool:
+        """Private fields (an author's e-mail) are for editors and admins only."""
+        return self.viewer.sees_unpublished
+
     def expire_at(self, when: datetime | None) -> None:
         """A field's value changes at ``when`` by itself: the whole answer expires then."""
         if when is not None and (self.expires_at is None or when < self.expires_at):

@@ -1,17 +1,18 @@
 """Relay connections: ``edges { cursor node }``, ``nodes``, ``pageInfo``, ``totalCount``."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Generic, TypeVar
 
 import strawberry
 from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.errors import InvalidInput
 from models.services import catalog
 from models.services.catalog import Named
 from models.services.pagination import Page, PageArgs, count_rows
-from schema.context import Info
+from schema.context import Context, Info
 from schema.node import from_global_id
 from schema.sources import Column, Computed, Nested, Relation, declare
 
@@ -89,14 +90,63 @@ class Connection(Generic[T]):
         return cls(edges=edges, page_info=info, count=count)
 
 
-def total_of(info: Info, model: type[SQLModel]) -> Callable[[], Awaitable[int]]:
+def total_of(context: Context, model: type[SQLModel]) -> Callable[[], Awaitable[int]]:
     """A deferred ``totalCount`` for an unfiltered listing of ``model``."""
 
     async def count() -> int:
-        async with info.context.session() as session:
+        async with context.session() as session:
             return await count_rows(session, model)
 
     return count
+
+
+# The related rows of some rows, by their ids: those ``needs`` names (e.g. an office's
+# phones); each value is what the type's object is built with.
+Related = Callable[
+    [AsyncSession, Sequence[Any], frozenset[str]], Awaitable[Mapping[int | None, Any]]
+]
+
+
+async def no_related(
+    _session: AsyncSession, rows: Sequence[Any], _needs: frozenset[str]
+) -> Mapping[int | None, Any]:
+    return dict.fromkeys((row.id for row in rows), None)
+
+
+async def read_named(
+    context: Context,
+    model: type[Named],
+    id: strawberry.ID | None,
+    slug: str | None,
+    related: Related = no_related,
+    needs: frozenset[str] = frozenset(),
+) -> tuple[Named, Any] | None:
+    """``author(id, slug)``, ``tag(...)``, ``office(...)``: one row by global ID or slug and
+    its ``related`` rows; the resolvers and the planner both read so."""
+    if id is None and slug is None:
+        raise InvalidInput("Pass id or slug", field="id")
+    pk = from_global_id(id, model.__name__)[1] if id is not None else None
+    async with context.session() as session:
+        found = await catalog.find(session, model, id=pk, slug=slug)
+        if found is None:
+            return None
+        rows = await related(session, [found], needs)
+    return found, rows[found.id]
+
+
+async def read_listed(
+    context: Context,
+    model: type[Named],
+    page: PageArgs,
+    related: Related = no_related,
+    needs: frozenset[str] = frozenset(),
+) -> tuple[Page[Named], Mapping[int | None, Any]]:
+    """``authors``, ``tags``, ``offices``: a page in alphabetical order and each row's
+    ``related`` rows; the resolvers and the planner both read so."""
+    async with context.session() as session:
+        found = await catalog.list_by_name(session, model, page=page)
+        rows = await related(session, found.items, needs)
+    return found, rows
 
 
 async def find_named(
@@ -106,19 +156,12 @@ async def find_named(
     id: strawberry.ID | None,
     slug: str | None,
 ) -> T | None:
-    """``author(id, slug)``, ``tag(...)``, ``office(...)``: one row by global ID or slug."""
-    if id is None and slug is None:
-        raise InvalidInput("Pass id or slug", field="id")
-    pk = from_global_id(id, model.__name__)[1] if id is not None else None
-    async with info.context.session() as session:
-        found = await catalog.find(session, model, id=pk, slug=slug)
-    return wrap(found) if found else None
+    found = await read_named(info.context, model, id, slug)
+    return None if found is None else wrap(found[0])
 
 
 async def list_named(
     info: Info, model: type[Named], wrap: Callable[[Named], T], page: PageArgs
 ) -> Connection[T]:
-    """``authors``, ``tags``, ``offices``: alphabetical connections."""
-    async with info.context.session() as session:
-        found = await catalog.list_by_name(session, model, page=page)
-    return Connection.of(found, wrap, total_of(info, model))
+    found, _ = await read_listed(info.context, model, page)
+    return Connection.of(found, wrap, total_of(info.context, model))

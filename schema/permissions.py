@@ -41,4 +41,4 @@ class IsAdmin(BasePermission):
 
 def can_read_private(info: Info) -> bool:
     """Private fields (an author's e-mail) are for editors and admins only."""
-    return info.context.viewer.sees_unpublished
+    return info.context.reads_private

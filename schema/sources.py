@@ -46,10 +46,14 @@ class GlobalId:
 
 
 class Request(Protocol):
-    """What a derived value may ask of the request: its one instant, and to expire early."""
+    """What a value may ask of the request: its one instant, to expire early, and whether
+    the viewer reads private (``editors_only``) fields."""
 
     @property
     def now(self) -> datetime: ...
+
+    @property
+    def reads_private(self) -> bool: ...
 
     def expire_at(self, when: datetime | None) -> None: ...
 

@@ -88,9 +88,9 @@ class Settings(BaseSettings):
     compiled_queries: bool = Field(
         True,
         description=(
-            "Answer known article and office queries from a plan, with one SQL "
-            "statement per root field (articles: PostgreSQL only), without executing "
-            "GraphQL field by field (README: Caching)."
+            "Answer known queries of articles, offices, authors and tags from a plan, "
+            "with one SQL statement per root field or child list (articles: PostgreSQL "
+            "only), without executing GraphQL field by field (README: Caching)."
         ),
     )
     response_cache: bool = Field(

@@ -56,4 +56,4 @@ class AuditQuery:
     ) -> Connection[AuditLogEntry]:
         async with info.context.session() as session:
             page = await audit.list_entries(session, page=PageArgs(first=first, after=after))
-        return Connection.of(page, AuditLogEntry.from_model, total_of(info, AuditEntry))
+        return Connection.of(page, AuditLogEntry.from_model, total_of(info.context, AuditEntry))

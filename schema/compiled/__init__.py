@@ -6,10 +6,10 @@ database needs a fraction of a millisecond. So, the way PostGraphile compiles Gr
 SQL, a document is planned once (``plan.py``: which root fields, columns, bylines and tags,
 and how each response key is made, all from the fields' declarations in
 ``schema/sources.py``) and then answered with one statement per root field, read through
-asyncpg (``models/rawdb.py``), its JSON built directly. Offices are read by the
-resolvers' own functions (``schema/offices/queries.py``: one statement for the offices,
-one for their phones) and built from those rows by the same declarations, on both
-databases.
+asyncpg (``models/rawdb.py``), its JSON built directly. Offices, authors and tags are
+read by the resolvers' own functions (``read_named``, ``read_listed`` and ``total_of`` in
+``schema/pagination.py``; an office's phones, hours and exceptions one statement each) and
+built from those rows by the same declarations, on both databases.
 
 It runs inside Strawberry's pipeline (``extension.PlannedReads`` sets the execution result
 in ``on_execute``), so parsing, validation, the document policy (persisted and trusted
@@ -34,20 +34,23 @@ Correctness before speed:
 import logging
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic
 
 import orjson
 import strawberry
-from graphql import DocumentNode, GraphQLSchema
+from graphql import DocumentNode, GraphQLSchema, get_named_type
 from graphql.execution.values import get_argument_values, get_variable_values
 
+from models.author import Author
 from models.errors import DomainError
+from models.office import Office
 from models.rawdb import NOW, Prepared, RawReader, Record, Uncompilable
 from models.services import articles
 from models.services.article_json import with_related
+from models.services.catalog import Named
 from models.services.pagination import (
     Ordering,
     Page,
@@ -56,13 +59,16 @@ from models.services.pagination import (
     encode_cursor,
     make_page,
 )
+from models.tag import Tag
 from models.viewer import Viewer
 from schema.articles.queries import article_list, article_lookup
 from schema.bounded import Bounded, frozen_key
 from schema.compiled.plan import Fallback, Obj, Plan, RootField, build, plan_operation
 from schema.context import Context
-from schema.offices.queries import read_office, read_offices
-from schema.offices.types import OfficeRows
+from schema.offices.queries import office_children
+from schema.offices.types import OfficeChildren, OfficeRows
+from schema.pagination import Related, no_related, read_listed, read_named, total_of
+from schema.sources import Root, declaration
 from schema.strawberry_internals import graphql_schema, resolver_arguments
 
 logger = logging.getLogger("vestnik.compiled")
@@ -76,6 +82,55 @@ MAX_DOCUMENTS = 1000
 # Prepared statements kept, by the arguments they were built from: e.g. one per article
 # slug asked for recently.
 MAX_STATEMENTS = 10_000
+
+
+@dataclass(frozen=True)
+class _Catalog(Generic[Named]):
+    """How a catalog type's rows are read: by the resolvers' own reads (``read_named``,
+    ``read_listed``), with the related rows ``related`` reads (by relation name)."""
+
+    model: type[Named]
+    related: Related = no_related
+    readable: frozenset[str] = frozenset()
+    rows: Callable[[Any], Any] = lambda related: related
+    """The related rows as the type's derived values read them."""
+
+
+_CATALOGS: dict[str, _Catalog[Any]] = {
+    "Office": _Catalog(
+        Office,
+        office_children,
+        frozenset(f.name for f in fields(OfficeChildren)),
+        OfficeRows.of,
+    ),
+    "Author": _Catalog(Author),
+    "Tag": _Catalog(Tag),
+}
+# The root fields' services (their declarations' ``via``) the catalog reads stand for.
+_FIND, _LIST = "catalog.find", "catalog.list_by_name"
+
+
+@dataclass(frozen=True)
+class _ObjectRoot:
+    catalog: _Catalog[Any]
+    listed: bool
+
+
+def _object_roots(schema: GraphQLSchema) -> dict[str, _ObjectRoot]:
+    """The root fields declared as catalog reads, each with how its rows are read."""
+    query = schema.query_type
+    assert query is not None
+    found = {}
+    for name, source in declaration("Query").fields.items():
+        if not isinstance(source, Root) or source.via not in (_FIND, _LIST):
+            continue
+        target = get_named_type(query.fields[name].type)
+        if source.via == _LIST:
+            target = get_named_type(target.fields["nodes"].type)
+        catalog = _CATALOGS.get(target.name)
+        if catalog is not None:
+            found[name] = _ObjectRoot(catalog, listed=source.via == _LIST)
+    return found
 
 
 def planner_of(schema: strawberry.Schema) -> "CompiledQueries":
@@ -92,6 +147,13 @@ class CompiledQueries:
     def __init__(self, schema: strawberry.Schema) -> None:
         self.strawberry_schema = schema
         self.schema: GraphQLSchema = graphql_schema(schema)
+        self.objects = _object_roots(self.schema)
+        counted = declaration("Connection").relations_of("totalCount")
+        # By root field: the relations its reads can read.
+        self.readable = {
+            name: read.catalog.readable | (counted if read.listed else frozenset())
+            for name, read in self.objects.items()
+        }
         # By (document text, operation name): the plan, or None when it is not plannable.
         self.known: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         # By the inputs they were built from: statements ready to run.
@@ -103,7 +165,7 @@ class CompiledQueries:
         if key in self.known:
             self.known.move_to_end(key)
             return self.known[key]
-        plan = plan_operation(self.schema, document, operation_name)
+        plan = plan_operation(self.schema, document, operation_name, self.readable)
         if plan is None:
             logger.debug("not planned: operation %r", operation_name)
         self.known[key] = plan
@@ -140,10 +202,8 @@ class CompiledQueries:
             return query.name
         definition = self.schema.query_type.fields[root.name]  # type: ignore[union-attr]  # a schema has a query type
         arguments = get_argument_values(definition, root.node, variables)
-        if root.name == "office":
-            return await self._office(root, arguments, context)
-        if root.name == "offices":
-            return await self._offices(root, arguments, context)
+        if root.name in self.objects:
+            return await self._object(root, self.objects[root.name], arguments, context)
         viewer, reader, now = context.viewer, context.raw_reader, context.now
         if reader is None:
             raise Fallback  # PlannedReads runs such plans only with a reader
@@ -153,23 +213,30 @@ class CompiledQueries:
             return await self._article(root, key, arguments, viewer, reader, now)
         return await self._articles(root, key, arguments, viewer, reader, now)
 
-    async def _office(self, root: RootField, arguments: dict[str, Any], context: Context) -> object:
-        found = await read_office(context, root.relations, **self._converted(root, arguments))
-        if found is None:
-            return None
-        office, children = found
-        return build(root.fields, Obj(office, OfficeRows.of(children), context))
-
-    async def _offices(
-        self, root: RootField, arguments: dict[str, Any], context: Context
+    async def _object(
+        self, root: RootField, read: "_ObjectRoot", arguments: dict[str, Any], context: Context
     ) -> object:
-        page = PageArgs(**self._converted(root, arguments))
-        found, children = await read_offices(context, root.relations, page)
+        """A catalog type's object, or a page of them, read as their resolvers read them."""
+        catalog, converted = read.catalog, self._converted(root, arguments)
+        needs = root.relations & catalog.readable
+        if not read.listed:
+            found = await read_named(
+                context, catalog.model, related=catalog.related, needs=needs, **converted
+            )
+            if found is None:
+                return None
+            row, related = found
+            return build(root.fields, Obj(row, catalog.rows(related), context))
+        page, related_rows = await read_listed(
+            context, catalog.model, PageArgs(**converted), catalog.related, needs
+        )
+        counted = root.relations - catalog.readable  # totalCount's
+        total = await total_of(context, catalog.model)() if counted else None
         items = [
-            Obj(office, OfficeRows.of(children[office.id]), context, cursor)
-            for office, cursor in zip(found.items, found.cursors, strict=True)
+            Obj(row, catalog.rows(related_rows[row.id]), context, cursor)
+            for row, cursor in zip(page.items, page.cursors, strict=True)
         ]
-        return build(root.fields, _ObjectPage(items, found))
+        return build(root.fields, _ObjectPage(items, page, total))
 
     def _converted(self, root: RootField, arguments: dict[str, Any]) -> dict[str, Any]:
         """Arguments as the root field's resolver receives them."""
@@ -241,6 +308,7 @@ class _ObjectPage:
 
     items: list[Obj]
     page: Page[Any]
+    total_count: int | None
 
     def cursor(self, obj: Obj) -> str | None:
         return obj.cursor

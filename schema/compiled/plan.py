@@ -1,19 +1,22 @@
 """Planning a known document: from its syntax tree to what to read and how to answer.
 
-A plan covers an operation whose root fields are ``article``, ``articles``, ``office``,
-``offices`` (and ``__typename``):
+A plan covers an operation whose root fields are ``article``, ``articles``, ``__typename``
+and the caller's ``objects`` (``office(s)``, ``author(s)``, ``tag(s)``):
 
 - on articles, their columns, ``id``, ``readingTimeMinutes``, ``__typename`` and the
   byline's and tags' text fields, read as one raw row per article (``models/rawdb.py``);
-- on offices, every field their declaration (``schema/sources.py``) makes: columns, nested
-  objects, relations without arguments (phones), functions of the row (breaks, the
-  address) and derived values (``hoursText``, ``isOpen``/``nextChange`` with a literal
-  ``at``, ``jsonLd``), built from the ORM rows the resolvers' own reads return;
-- on connections, ``nodes``, ``edges { cursor node }`` and ``pageInfo``.
+- on the objects, every field their declaration (``schema/sources.py``) makes: columns
+  (``editors_only`` ones null unless the request reads private fields), nested objects,
+  relations without arguments (phones), functions of the row (breaks, the address) and
+  derived values (``hoursText``, ``isOpen``/``nextChange`` with a literal ``at``,
+  ``jsonLd``), built from the ORM rows the resolvers' own reads return;
+- on connections, ``nodes``, ``edges { cursor node }``, ``pageInfo`` and, on the
+  objects' connections, ``totalCount``.
 
-Anything else (``totalCount``, corrections, translations, nested connections, directives,
-variables in inner fields' arguments, fragments on other types) makes ``plan_operation``
-return None, and the document keeps going through graphql-core. Response keys keep the
+Anything else (articles' ``totalCount``, corrections, translations, nested connections
+such as ``Author.articles``, ``node``, directives, variables in inner fields' arguments,
+fragments on other types) makes ``plan_operation`` return None, and the document keeps
+going through graphql-core. Response keys keep the
 document's order and aliases, and fields sharing a key are merged, as graphql-core's
 ``collect_fields`` does.
 """
@@ -90,13 +93,12 @@ class ArticleNeeds:
 @dataclass(frozen=True, eq=False)
 class RootField:
     key: str
-    name: str  # "article", "articles", "office", "offices" or "__typename"
+    name: str  # "article", "articles", "__typename" or one of the plan's objects
     node: FieldNode
     needs: ArticleNeeds
-    # For "article" and "office": the object's fields. For "articles", "offices": the
-    # connection's.
+    # For an object: its fields. For a connection: the connection's.
     fields: Fields
-    # For "office" and "offices": the child lists (declared relations) the fields read.
+    # For the plan's objects: the relations (declared) the fields read.
     relations: frozenset[str] = frozenset()
 
     @functools.cached_property
@@ -139,9 +141,16 @@ class Obj:
 
 
 def plan_operation(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    objects: Mapping[str, frozenset[str]] | None = None,
 ) -> Plan | None:
-    """The plan for the operation a request runs, or None when it is not plannable."""
+    """The plan for the operation a request runs, or None when it is not plannable.
+
+    ``objects``: the root fields answered with declared objects (or a connection of them),
+    each with the relations its reader can read (``totalCount``'s too, for a connection).
+    """
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is None:
         operation = operations[0] if len(operations) == 1 else None
@@ -156,7 +165,7 @@ def plan_operation(
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     try:
-        return _Planner(schema, fragments).operation(operation)
+        return _Planner(schema, fragments, objects or {}).operation(operation)
     except _NotPlannable:
         return None
 
@@ -166,9 +175,15 @@ class _NotPlannable(Exception):
 
 
 class _Planner:
-    def __init__(self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode]):
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        objects: Mapping[str, frozenset[str]],
+    ):
         self.schema = schema
         self.fragments = fragments
+        self.objects = objects
 
     def type(self, name: str) -> GraphQLObjectType:
         found = self.schema.get_type(name)
@@ -195,23 +210,36 @@ class _Planner:
                     self.selections(nodes),
                     "ArticleConnection",
                     partial(self.article, needs=needs),
+                    None,
                 )
                 roots.append(RootField(key, name, nodes[0], needs, fields))
-            elif name == "office":
+            elif name in self.objects:
                 relations: set[str] = set()
-                fields = self.object(self.selections(nodes), "Office", relations)
-                roots.append(RootField(key, name, nodes[0], needs, fields, frozenset(relations)))
-            elif name == "offices":
-                relations = set()
-                fields = self.connection(
-                    self.selections(nodes),
-                    "OfficeConnection",
-                    partial(self.object, type_name="Office", relations=relations),
-                )
+                fields = self.root_object(self.selections(nodes), query, name, relations)
+                if not relations <= self.objects[name]:
+                    raise _NotPlannable
                 roots.append(RootField(key, name, nodes[0], needs, fields, frozenset(relations)))
             else:
                 raise _NotPlannable
         return Plan(operation, tuple(roots))
+
+    def root_object(
+        self,
+        selection_set: SelectionSetNode,
+        query: GraphQLObjectType,
+        name: str,
+        relations: set[str],
+    ) -> Fields:
+        """Root field ``name``'s declared object, or connection of them (by its type)."""
+        target = get_named_type(query.fields[name].type)
+        if not isinstance(target, GraphQLObjectType):
+            raise _NotPlannable
+        nodes = target.fields.get("nodes") if target.name.endswith("Connection") else None
+        if nodes is None:
+            return self.object(selection_set, target.name, relations)
+        item = get_named_type(nodes.type).name
+        node = partial(self.object, type_name=item, relations=relations)
+        return self.connection(selection_set, target.name, node, relations)
 
     def check_arguments(self, parent: GraphQLObjectType, name: str) -> None:
         """Every argument the schema gives the field is declared (its meaning is known)."""
@@ -361,8 +389,9 @@ class _Planner:
             target = get_named_type(definition.type)
             if isinstance(source, GlobalId):
                 fields.append((key, _object_id(type_name)))
-            elif isinstance(source, Column) and not source.editors_only:
-                fields.append((key, _leaf(definition.type, _row_column(source.name))))
+            elif isinstance(source, Column):
+                value = (_private if source.editors_only else _row_column)(source.name)
+                fields.append((key, _leaf(definition.type, value)))
             elif isinstance(source, Nested):
                 nested = self.object(self.selections(nodes), source.target, None)
                 fields.append((key, _same_row(nested)))
@@ -404,12 +433,18 @@ class _Planner:
         selection_set: SelectionSetNode,
         type_name: str,
         node: Callable[[SelectionSetNode], Fields],
+        relations: set[str] | None,
     ) -> Fields:
-        """A connection (``type_name``) whose nodes' selections ``node`` plans."""
+        """A connection (``type_name``) whose nodes' selections ``node`` plans; the relations
+        its own fields read (``totalCount``'s) go to ``relations`` (None: it reads none)."""
         parent = self.type(type_name)
+        declared = declaration(type_name)
         fields: Fields = []
         for key, name, nodes in self.fields_of(selection_set, parent):
-            if name == "__typename":
+            if name == "totalCount" and relations is not None:
+                relations |= declared.relations_of(name)
+                fields.append((key, _leaf(parent.fields[name].type, _attribute("total_count"))))
+            elif name == "__typename":
                 fields.append((key, _constant(parent.name)))
             elif name == "nodes":
                 fields.append((key, _nodes(node(self.selections(nodes)))))
@@ -505,6 +540,10 @@ def _object_id(type_name: str) -> Make:
 
 def _row_column(name: str) -> Make:
     return lambda obj: getattr(obj.row, name)
+
+
+def _private(name: str) -> Make:
+    return lambda obj: getattr(obj.row, name) if obj.request.reads_private else None
 
 
 def _row_computed(source: Computed) -> Make:

@@ -10,15 +10,13 @@ import strawberry
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.types.nodes import Selection
 
-from models.errors import InvalidInput
 from models.office import Office
-from models.services import catalog, offices
-from models.services.pagination import Page, PageArgs
+from models.services import offices
+from models.services.pagination import PageArgs
 from schema.articles.selection import children_of, fields_of, nodes_of
-from schema.context import Context, Info
-from schema.node import from_global_id
+from schema.context import Info
 from schema.offices.types import OFFICE, OfficeChildren, OfficeType
-from schema.pagination import Connection, total_of
+from schema.pagination import Connection, read_listed, read_named, total_of
 from schema.sources import Root, declare_roots
 
 
@@ -30,7 +28,7 @@ def _needs(office: Iterable[Selection]) -> frozenset[str]:
     return needs
 
 
-async def _children(
+async def office_children(
     session: AsyncSession, rows: Sequence[Office], needs: frozenset[str]
 ) -> dict[int | None, OfficeChildren]:
     """Each office's selected child lists; one query per kind for all the offices."""
@@ -64,31 +62,6 @@ declare_roots(
 )
 
 
-async def read_office(
-    context: Context, needs: frozenset[str], id: strawberry.ID | None, slug: str | None
-) -> tuple[Office, OfficeChildren] | None:
-    """``office(id, slug)``: the row and the child lists in ``needs``, for every path."""
-    if id is None and slug is None:
-        raise InvalidInput("Pass id or slug", field="id")
-    pk = from_global_id(id, "Office")[1] if id is not None else None
-    async with context.session() as session:
-        found = await catalog.find(session, Office, id=pk, slug=slug)
-        if found is None:
-            return None
-        children = await _children(session, [found], needs)
-    return found, children[found.id]
-
-
-async def read_offices(
-    context: Context, needs: frozenset[str], page: PageArgs
-) -> tuple[Page[Office], dict[int | None, OfficeChildren]]:
-    """``offices(first, after, last, before)``: a page and each office's child lists."""
-    async with context.session() as session:
-        found = await catalog.list_by_name(session, Office, page=page)
-        children = await _children(session, found.items, needs)
-    return found, children
-
-
 @strawberry.type
 class OfficeQuery:
     @strawberry.field(description="One office by ID or slug.")
@@ -96,7 +69,7 @@ class OfficeQuery:
         self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> OfficeType | None:
         needs = _needs(children_of(info.selected_fields))
-        found = await read_office(info.context, needs, id, slug)
+        found = await read_named(info.context, Office, id, slug, office_children, needs)
         return None if found is None else OfficeType.from_model(*found)
 
     @strawberry.field(description="Offices in alphabetical order.")
@@ -110,9 +83,9 @@ class OfficeQuery:
     ) -> Connection[OfficeType]:
         page = PageArgs(first=first, after=after, last=last, before=before)
         needs = _needs(nodes_of(children_of(info.selected_fields)))
-        found, children = await read_offices(info.context, needs, page)
+        found, children = await read_listed(info.context, Office, page, office_children, needs)
         return Connection.of(
             found,
             lambda office: OfficeType.from_model(office, children[office.id]),
-            total_of(info, Office),
+            total_of(info.context, Office),
         )

@@ -32,7 +32,7 @@ class WebhookQuery:
     ) -> Connection[WebhookType]:
         async with info.context.session() as session:
             page = await webhooks.list_webhooks(session, page=PageArgs(first=first, after=after))
-        return Connection.of(page, WebhookType.from_model, total_of(info, Webhook))
+        return Connection.of(page, WebhookType.from_model, total_of(info.context, Webhook))
 
     @strawberry.field(
         description="Deliveries, newest first: what was sent, how often, and how it went "

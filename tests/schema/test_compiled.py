@@ -243,10 +243,10 @@ UNPLANNABLE = {
     "author articles": "{ articles { nodes { authors { articles { nodes { slug } } } } } }",
     "skip": "query Skip($no: Boolean!) { articles { nodes { slug title @skip(if: $no) } } }",
     "include": "{ articles { nodes { slug @include(if: true) } } }",
-    "offices totalCount": "{ offices { totalCount nodes { slug } } }",
+    "tag articles": "{ tags { nodes { slug articles { nodes { slug } } } } }",
     "node": '{ node(id: "QXJ0aWNsZToy") { id } }',
-    "tags root": "{ tags { nodes { slug } } }",
-    "mixed roots": "{ articles { nodes { slug } } authors { nodes { slug } } }",
+    "author's articles": '{ author(slug: "ann") { articles { totalCount } } }',
+    "mixed roots": '{ articles { nodes { slug } } node(id: "QXJ0aWNsZToy") { id } }',
     "fragment on an interface": "{ articles { nodes { ... on Node { id } } } }",
     "introspection": "{ __schema { queryType { name } } }",
 }

@@ -1,10 +1,12 @@
-"""Office reads answered from a plan equal graphql-core's answers, on both databases.
+"""Office, author and tag reads answered from a plan equal graphql-core's, on both databases.
 
 The planner builds an office's response from the declarations in ``schema/offices/types.py``
 (columns, the address, phones, hours, exceptions and the derived ``hoursText``, ``isOpen``,
-``nextChange``, ``jsonLd``) and reads the rows through the resolvers' own functions
-(``read_office``, ``read_offices``), so it needs no raw reader and runs on SQLite too. Each
-test runs a document both ways and compares the encoded answers and when they expire.
+``nextChange``, ``jsonLd``), an author's and a tag's from theirs (an author's e-mail for
+editors only), and reads the rows through the resolvers' own functions (``read_named``,
+``read_listed``, ``total_of`` in ``schema/pagination.py``), so it needs no raw reader and
+runs on SQLite too. Each test runs a document both ways, as the public and as an editor,
+and compares the encoded answers and when they expire.
 """
 
 from datetime import UTC, date, datetime, time
@@ -18,15 +20,17 @@ from models.db import SessionMaker
 from models.opening_hours import DayHours
 from models.services.offices import ExceptionSpec, create_office
 from models.services.seed import OFFICE, PHONES, WORKDAY, load_seed
+from models.viewer import ANONYMOUS, Role, Viewer
 from schema.compiled import planner_of
 from schema.context import Context
 from schema.limits import QueryLimits
 from schema.node import to_global_id
 from schema.root import build_schema
-from tests.factories import make_office
+from tests.factories import make_author, make_office, make_tag
 
 pytestmark = pytest.mark.anyio
 
+EDITOR = Viewer(Role.EDITOR, "desk")
 # A Wednesday, 11:00 in Minsk: open, next change at lunch.
 NOW = datetime(2024, 1, 10, 8, 0, tzinfo=UTC)
 EVERY_FIELD = """
@@ -78,6 +82,35 @@ PLANNED = {
           }
         }
     """,
+    "a count": "query { offices { totalCount nodes { slug } } }",
+    "every field of an author": """
+        query Author($author: String!) {
+          author(slug: $author) {
+            __typename id slug name bio avatarUrl createdAt updatedAt email
+          }
+        }
+    """,
+    "authors": """
+        query {
+          authors(first: 2) {
+            totalCount
+            nodes { id slug name email }
+            pageInfo { hasNextPage endCursor }
+          }
+        }
+    """,
+    "a tag by id": "query Tag($tag: ID) { tag(id: $tag) { __typename id slug name } }",
+    "tags": """
+        query { tags(last: 2) { totalCount edges { cursor node { slug name } } } }
+    """,
+    "every catalog at once": """
+        query {
+          offices(first: 1) { nodes { slug } }
+          authors { totalCount }
+          tags { nodes { name } }
+          nobody: author(slug: "nobody") { name }
+        }
+    """,
     "fragments and aliases": """
         query Office($slug: String!) {
           first: office(slug: $slug) { ...Contact name }
@@ -90,7 +123,9 @@ PLANNED = {
 
 # Not planned: graphql-core answers, the same as ever.
 DECLINED = {
-    "a count": "query { offices { totalCount } }",
+    "an author's articles": """
+        query Author($author: String!) { author(slug: $author) { articles { totalCount } } }
+    """,
     "an instant in a variable": """
         query Office($slug: String!, $at: DateTime) { office(slug: $slug) { isOpen(at: $at) } }
     """,
@@ -120,11 +155,18 @@ async def offices(sessionmaker: SessionMaker) -> dict[str, Any]:
         )
     for n in range(3):
         await make_office(sessionmaker, name=f"Office {n}")
-    assert holidays.id is not None
+    await make_author(sessionmaker, "Ірына Лук'янава", slug="iryna", avatar_url="/a/i.jpg")
+    await make_author(sessionmaker, "Андрэй", slug="andrei", email=None)
+    await make_author(sessionmaker, 'Zoë "Z" </script>', slug="zoe", bio="Line\nbreak")
+    for name in ("Эканоміка", "Culture", "Спорт"):
+        tag = await make_tag(sessionmaker, name)
+    assert holidays.id is not None and tag.id is not None
     return {
         "slug": "kopyl-with-holidays",
         "id": to_global_id("Office", holidays.id),
         "first": 2,
+        "author": "iryna",
+        "tag": to_global_id("Tag", tag.id),
     }
 
 
@@ -133,16 +175,20 @@ class TwoPaths:
         self.schema: strawberry.Schema = build_schema(QueryLimits())
         self.sessionmaker = sessionmaker
 
-    async def run(self, query: str, variables: dict[str, Any], planned: bool) -> Context:
-        context = Context(sessionmaker=self.sessionmaker, now=NOW, planned=planned)
+    async def run(
+        self, query: str, variables: dict[str, Any], planned: bool, viewer: Viewer = ANONYMOUS
+    ) -> Context:
+        context = Context(sessionmaker=self.sessionmaker, now=NOW, planned=planned, viewer=viewer)
         result = await self.schema.execute(query, variable_values=variables, context_value=context)
         assert result.errors is None, result.errors
         context.answer = orjson.dumps({"data": result.data})  # type: ignore[attr-defined]
         return context
 
-    async def both(self, query: str, variables: dict[str, Any]) -> tuple[Context, Context]:
-        regular = await self.run(query, variables, planned=False)
-        planned = await self.run(query, variables, planned=True)
+    async def both(
+        self, query: str, variables: dict[str, Any], viewer: Viewer = ANONYMOUS
+    ) -> tuple[Context, Context]:
+        regular = await self.run(query, variables, planned=False, viewer=viewer)
+        planned = await self.run(query, variables, planned=True, viewer=viewer)
         assert not regular.answered_by_plan
         return regular, planned
 
@@ -151,14 +197,15 @@ def variables_for(query: str, given: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in given.items() if f"${name}" in query}
 
 
+@pytest.mark.parametrize("viewer", [ANONYMOUS, EDITOR], ids=["public", "editor"])
 @pytest.mark.parametrize("name", PLANNED)
-async def test_the_plan_answers_what_graphql_core_answers(sessionmaker, offices, name):
+async def test_the_plan_answers_what_graphql_core_answers(sessionmaker, offices, name, viewer):
     # given
     paths = TwoPaths(sessionmaker)
     query = PLANNED[name]
 
     # when
-    regular, planned = await paths.both(query, variables_for(query, offices))
+    regular, planned = await paths.both(query, variables_for(query, offices), viewer)
 
     # then
     assert planned.answered_by_plan
@@ -180,6 +227,21 @@ async def test_the_page_after_a_cursor_is_the_same(sessionmaker, offices):
     assert planned.answered_by_plan
     assert planned.answer == regular.answer  # type: ignore[attr-defined]
     assert orjson.loads(planned.answer)["data"]["offices"]["pageInfo"]["hasPreviousPage"]  # type: ignore[attr-defined]
+
+
+async def test_an_authors_email_is_planned_for_editors_only(sessionmaker, offices):
+    # given
+    paths = TwoPaths(sessionmaker)
+    query = 'query { author(slug: "iryna") { email } }'
+
+    # when
+    public = await paths.run(query, {}, planned=True)
+    editor = await paths.run(query, {}, planned=True, viewer=EDITOR)
+
+    # then
+    assert public.answered_by_plan and editor.answered_by_plan
+    assert orjson.loads(public.answer)["data"]["author"]["email"] is None  # type: ignore[attr-defined]
+    assert orjson.loads(editor.answer)["data"]["author"]["email"].endswith("@example.by")  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("name", DECLINED)
