@@ -41,8 +41,8 @@ from typing import Any, Generic
 
 import orjson
 import strawberry
-from graphql import DocumentNode, GraphQLSchema, get_named_type
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, get_named_type
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
 from models.author import Author
 from models.errors import DomainError
@@ -63,7 +63,16 @@ from models.tag import Tag
 from models.viewer import Viewer
 from schema.articles.queries import article_list, article_lookup
 from schema.bounded import Bounded, frozen_key
-from schema.compiled.plan import Fallback, Obj, Plan, RootField, build, plan_operation
+from schema.compiled.plan import (
+    Fallback,
+    Obj,
+    Plan,
+    RootField,
+    build,
+    condition_variables,
+    operation_of,
+    plan_operation,
+)
 from schema.context import Context
 from schema.offices.queries import office_children
 from schema.offices.types import OfficeChildren, OfficeRows
@@ -155,23 +164,58 @@ class CompiledQueries:
             for name, read in self.objects.items()
         }
         # By (document text, operation name): the plan, or None when it is not plannable.
-        self.known: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self.known: OrderedDict[tuple[str, str | None], Plan | _Variants | None] = OrderedDict()
         # By the inputs they were built from: statements ready to run.
         self.statements: Bounded[Any] = Bounded(MAX_STATEMENTS)
 
-    def plan(self, query: str, document: DocumentNode, operation_name: str | None) -> Plan | None:
-        """The plan for ``document`` (whose text is ``query``), made on first sight."""
+    def plan(
+        self,
+        query: str,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> Plan | None:
+        """The plan for ``document`` (whose text is ``query``), made on first sight; where
+        ``@skip``/``@include`` read variables, one per set of their values."""
         key = (query, operation_name)
         if key in self.known:
             self.known.move_to_end(key)
-            return self.known[key]
-        plan = plan_operation(self.schema, document, operation_name, self.readable)
+            found = self.known[key]
+        else:
+            conditions = condition_variables(document)
+            found = _Variants(conditions) if conditions else self._plan(document, operation_name)
+            self.known[key] = found
+            if len(self.known) > MAX_DOCUMENTS:
+                self.known.popitem(last=False)
+        if not isinstance(found, _Variants):
+            return found
+        operation = operation_of(document, operation_name)
+        coerced = None if operation is None else self._coerced(operation, variables)
+        if coerced is None:
+            return None  # graphql-core reports the variables' errors
+        values = tuple(coerced.coerced.get(name) for name in found.names)
+        if values not in found.plans.items:
+            found.plans.put(values, self._plan(document, operation_name, coerced))
+        return found.plans.get(values)
+
+    def _plan(
+        self,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: VariableValues | None = None,
+    ) -> Plan | None:
+        plan = plan_operation(self.schema, document, operation_name, self.readable, variables)
         if plan is None:
             logger.debug("not planned: operation %r", operation_name)
-        self.known[key] = plan
-        if len(self.known) > MAX_DOCUMENTS:
-            self.known.popitem(last=False)
         return plan
+
+    def _coerced(
+        self, operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
+    ) -> VariableValues | None:
+        """The request's variables as the executor sees them; None: they have errors."""
+        definitions = operation.variable_definitions or ()
+        coerced = get_variable_values(self.schema, definitions, dict(variables or {}))
+        return None if isinstance(coerced, list) else coerced
 
     async def answer(
         self, plan: Plan, variables: Mapping[str, Any] | None, context: Context
@@ -181,9 +225,8 @@ class CompiledQueries:
         Called from Strawberry's pipeline (``PlannedReads``), so the document has been
         parsed, validated and checked against the document policy and the limits.
         """
-        given = dict(variables or {})
-        coerced = get_variable_values(self.schema, plan.operation.variable_definitions or (), given)
-        if isinstance(coerced, list):
+        coerced = self._coerced(plan.operation, variables)
+        if coerced is None:
             return None  # graphql-core reports the variables' errors
         try:
             return {root.key: await self._root(root, coerced, context) for root in plan.roots}
@@ -300,6 +343,18 @@ class CompiledQueries:
         page = make_page([_Row(row, root) for row in rows], ordering, window, cursors=False)
         view = _PageView(page.items, ordering, page.has_next, page.has_previous)
         return build(root.fields, view)
+
+
+# Plans of one document by the values of the variables its conditions read: a few each.
+MAX_VARIANTS = 16
+
+
+class _Variants:
+    """A document whose ``@skip``/``@include`` conditions read variables ``names``."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.plans: Bounded[Plan | None] = Bounded(MAX_VARIANTS)
 
 
 @dataclass(frozen=True)

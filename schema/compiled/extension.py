@@ -29,7 +29,10 @@ class PlannedReads(SchemaExtension):
         ):
             queries = planner_of(execution.schema)
             plan = queries.plan(
-                execution.query, execution.graphql_document, execution.operation_name
+                execution.query,
+                execution.graphql_document,
+                execution.operation_name,
+                execution.variables,
             )
             if plan is not None and (context.raw_reader is not None or not plan.reads_raw):
                 data = await queries.answer(plan, execution.variables, context)

@@ -13,10 +13,11 @@ and the caller's ``objects`` (``office(s)``, ``author(s)``, ``tag(s)``):
 - on connections, ``nodes``, ``edges { cursor node }``, ``pageInfo`` and, on the
   objects' connections, ``totalCount``.
 
-Anything else (articles' ``totalCount``, corrections, translations, nested connections
-such as ``Author.articles``, ``node``, directives, variables in inner fields' arguments,
-fragments on other types) makes ``plan_operation`` return None, and the document keeps
-going through graphql-core. Response keys keep the
+``@skip``/``@include`` are decided while planning (a document whose conditions read
+variables gets a plan per set of their values). Anything else (articles' ``totalCount``,
+corrections, translations, nested connections such as ``Author.articles``, ``node``,
+variables in inner fields' arguments, fragments on other types) makes ``plan_operation``
+return None, and the document keeps going through graphql-core. Response keys keep the
 document's order and aliases, and fields sharing a key are merged, as graphql-core's
 ``collect_fields`` does.
 """
@@ -28,13 +29,17 @@ from functools import partial
 from typing import Any, cast
 
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
+    GraphQLIncludeDirective,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLSkipDirective,
     GraphQLString,
     InlineFragmentNode,
     ListValueNode,
@@ -45,11 +50,13 @@ from graphql import (
     SelectionSetNode,
     ValueNode,
     VariableNode,
+    Visitor,
     get_named_type,
     is_leaf_type,
     is_non_null_type,
+    visit,
 )
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 
 from models.services.article_json import AUTHOR_JSON_COLUMNS, TAG_JSON_COLUMNS
 from schema.node import to_global_id
@@ -140,17 +147,10 @@ class Obj:
     cursor: str | None = None
 
 
-def plan_operation(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation_name: str | None,
-    objects: Mapping[str, frozenset[str]] | None = None,
-) -> Plan | None:
-    """The plan for the operation a request runs, or None when it is not plannable.
-
-    ``objects``: the root fields answered with declared objects (or a connection of them),
-    each with the relations its reader can read (``totalCount``'s too, for a connection).
-    """
+def operation_of(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    """The query operation a request runs (None: not one, or not a query)."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is None:
         operation = operations[0] if len(operations) == 1 else None
@@ -159,13 +159,49 @@ def plan_operation(
         operation = named[0] if len(named) == 1 else None
     if operation is None or operation.operation is not OperationType.QUERY:
         return None
+    return operation
+
+
+def condition_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables ``@skip``/``@include`` conditions of ``document`` read, sorted."""
+    names: set[str] = set()
+
+    class Conditions(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_args: Any) -> None:
+            if node.name.value in _CONDITIONS:
+                for argument in node.arguments or ():
+                    if isinstance(argument.value, VariableNode):
+                        names.add(argument.value.name.value)
+
+    visit(document, Conditions())
+    return tuple(sorted(names))
+
+
+def plan_operation(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    objects: Mapping[str, frozenset[str]] | None = None,
+    variables: VariableValues | None = None,
+) -> Plan | None:
+    """The plan for the operation a request runs, or None when it is not plannable.
+
+    ``objects``: the root fields answered with declared objects (or a connection of them),
+    each with the relations its reader can read (``totalCount``'s too, for a connection).
+    ``@skip``/``@include`` are decided while planning, with the coerced ``variables`` where
+    a condition is a variable: the plan holds for requests with the same values of
+    ``condition_variables(document)``.
+    """
+    operation = operation_of(document, operation_name)
+    if operation is None:
+        return None
     if operation.directives or any(v.directives for v in operation.variable_definitions or ()):
         return None
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     try:
-        return _Planner(schema, fragments, objects or {}).operation(operation)
+        return _Planner(schema, fragments, objects or {}, variables).operation(operation)
     except _NotPlannable:
         return None
 
@@ -174,16 +210,21 @@ class _NotPlannable(Exception):
     pass
 
 
+_CONDITIONS = frozenset({GraphQLSkipDirective.name, GraphQLIncludeDirective.name})
+
+
 class _Planner:
     def __init__(
         self,
         schema: GraphQLSchema,
         fragments: Mapping[str, FragmentDefinitionNode],
         objects: Mapping[str, frozenset[str]],
+        variables: VariableValues | None,
     ):
         self.schema = schema
         self.fragments = fragments
         self.objects = objects
+        self.variables = variables
 
     def type(self, name: str) -> GraphQLObjectType:
         found = self.schema.get_type(name)
@@ -268,8 +309,8 @@ class _Planner:
         self, selection_set: SelectionSetNode, parent: GraphQLObjectType, seen: set[str]
     ) -> Iterator[FieldNode]:
         for selection in selection_set.selections:
-            if selection.directives:
-                raise _NotPlannable  # @skip/@include depend on variables: not planned
+            if selection.directives and not self.included(selection):
+                continue
             if isinstance(selection, FieldNode):
                 yield selection
             elif isinstance(selection, InlineFragmentNode):
@@ -284,6 +325,19 @@ class _Planner:
                     raise _NotPlannable
                 if name not in seen:  # a fragment spread twice adds nothing the second time
                     yield from self._fields(fragment.selection_set, parent, seen | {name})
+
+    def included(self, selection: SelectionNode) -> bool:
+        """``@skip``/``@include`` let ``selection`` in, as graphql-core decides it."""
+        if any(d.name.value not in _CONDITIONS for d in selection.directives or ()):
+            raise _NotPlannable
+        try:
+            skip = get_directive_values(GraphQLSkipDirective, selection, self.variables)
+            include = get_directive_values(GraphQLIncludeDirective, selection, self.variables)
+        except GraphQLError:
+            raise _NotPlannable from None  # e.g. no value for the condition: graphql-core says
+        if skip and skip["if"]:
+            return False
+        return not (include and not include["if"])
 
     def selections(self, nodes: Sequence[FieldNode]) -> SelectionSetNode:
         """The merged selection set of the fields sharing one response key."""

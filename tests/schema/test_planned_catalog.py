@@ -111,6 +111,17 @@ PLANNED = {
           nobody: author(slug: "nobody") { name }
         }
     """,
+    "written-out conditions": """
+        query Office($slug: String!) {
+          office(slug: $slug) {
+            slug @include(if: true) name @skip(if: true)
+            ... on Office @include(if: false) { description }
+            ...Contact @skip(if: false)
+          }
+          offices @skip(if: true) { totalCount }
+        }
+        fragment Contact on Office { phones { e164 } }
+    """,
     "fragments and aliases": """
         query Office($slug: String!) {
           first: office(slug: $slug) { ...Contact name }
@@ -128,9 +139,6 @@ DECLINED = {
     """,
     "an instant in a variable": """
         query Office($slug: String!, $at: DateTime) { office(slug: $slug) { isOpen(at: $at) } }
-    """,
-    "a directive": """
-        query Office($slug: String!) { office(slug: $slug) { slug @include(if: true) } }
     """,
 }
 
@@ -244,6 +252,42 @@ async def test_an_authors_email_is_planned_for_editors_only(sessionmaker, office
     assert orjson.loads(editor.answer)["data"]["author"]["email"].endswith("@example.by")  # type: ignore[attr-defined]
 
 
+CONDITIONS = """
+    query Office($slug: String!, $phones: Boolean = true, $brief: Boolean!) {
+      office(slug: $slug) {
+        slug
+        phones @include(if: $phones) { e164 }
+        ... on Office @skip(if: $brief) { name hoursText phones { label } }
+        ...Where @include(if: $phones) @skip(if: $brief)
+      }
+    }
+    fragment Where on Office { address { locality } }
+"""
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"brief": True},
+        {"brief": False},
+        {"phones": False, "brief": False},
+        {"phones": False, "brief": True},
+    ],
+)
+async def test_conditions_on_variables_are_planned_per_value(sessionmaker, offices, values):
+    # given: the document planned before, with other values
+    paths = TwoPaths(sessionmaker)
+    slug = {"slug": offices["slug"]}
+    await paths.both(CONDITIONS, {**slug, "brief": not values["brief"]})
+
+    # when
+    regular, planned = await paths.both(CONDITIONS, {**slug, **values})
+
+    # then
+    assert planned.answered_by_plan
+    assert planned.answer.decode() == regular.answer.decode()  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("name", DECLINED)
 async def test_what_the_plan_does_not_cover_graphql_core_answers(sessionmaker, offices, name):
     # given
@@ -266,6 +310,8 @@ async def test_what_the_plan_does_not_cover_graphql_core_answers(sessionmaker, o
         ('query { office(id: "T2ZmaWNlOjE=", slug: "x") { slug } }', {}),  # both: fine
         ("query { office { slug } }", {}),  # neither: an error
         ('query { office(id: "not an id") { slug } }', {}),
+        ("query Q($c: Boolean!) { offices { nodes { slug @include(if: $c) } } }", {}),
+        ("query Q($c: Boolean!) { offices { nodes { slug @include(if: $c) } } }", {"c": "x"}),
         ('query { office(slug: "kopyl-with-holidays") { isOpen(at: "2024-01-10T10:00") } }', {}),
         ("query { offices(first: -1) { nodes { slug } } }", {}),
         ('query { offices(after: "garbage") { nodes { slug } } }', {}),
