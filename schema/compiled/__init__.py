@@ -37,7 +37,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Generic
+from typing import Any, Generic, Literal
 
 import orjson
 import strawberry
@@ -69,9 +69,9 @@ from schema.compiled.plan import (
     Plan,
     RootField,
     build,
-    condition_variables,
     operation_of,
     plan_operation,
+    planned_variables,
 )
 from schema.context import Context
 from schema.offices.queries import office_children
@@ -178,25 +178,29 @@ class CompiledQueries:
         """The plan for ``document`` (whose text is ``query``), made on first sight; where
         ``@skip``/``@include`` read variables, one per set of their values."""
         key = (query, operation_name)
+        operation = operation_of(document, operation_name)
+        if operation is None:
+            return None
         if key in self.known:
             self.known.move_to_end(key)
             found = self.known[key]
         else:
-            conditions = condition_variables(document)
-            found = _Variants(conditions) if conditions else self._plan(document, operation_name)
+            names = planned_variables(document, operation)
+            found = _Variants(names) if names else self._plan(document, operation_name)
             self.known[key] = found
             if len(self.known) > MAX_DOCUMENTS:
                 self.known.popitem(last=False)
         if not isinstance(found, _Variants):
             return found
-        operation = operation_of(document, operation_name)
-        coerced = None if operation is None else self._coerced(operation, variables)
+        coerced = self._coerced(operation, variables)
         if coerced is None:
             return None  # graphql-core reports the variables' errors
-        values = tuple(coerced.coerced.get(name) for name in found.names)
-        if values not in found.plans.items:
-            found.plans.put(values, self._plan(document, operation_name, coerced))
-        return found.plans.get(values)
+        values = (frozen_key([coerced.coerced.get(name) for name in found.names]),)
+        kept = found.plans.get(values)
+        if kept is None:  # values not seen (or too big to keep, or forgotten)
+            kept = self._plan(document, operation_name, coerced) or NOT_PLANNED
+            found.plans.put(values, kept)
+        return kept or None
 
     def _plan(
         self,
@@ -345,16 +349,17 @@ class CompiledQueries:
         return build(root.fields, view)
 
 
-# Plans of one document by the values of the variables its conditions read: a few each.
+# Plans of one document by the values of the variables they are made for: a few each.
 MAX_VARIANTS = 16
+NOT_PLANNED: Literal[False] = False
 
 
 class _Variants:
-    """A document whose ``@skip``/``@include`` conditions read variables ``names``."""
+    """A document whose plans depend on the values of variables ``names``."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
-        self.plans: Bounded[Plan | None] = Bounded(MAX_VARIANTS)
+        self.plans: Bounded[Plan | Literal[False]] = Bounded(MAX_VARIANTS)
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,17 @@ and the caller's ``objects`` (``office(s)``, ``author(s)``, ``tag(s)``):
 - on the objects, every field their declaration (``schema/sources.py``) makes: columns
   (``editors_only`` ones null unless the request reads private fields), nested objects,
   relations without arguments (phones), functions of the row (breaks, the address) and
-  derived values (``hoursText``, ``isOpen``/``nextChange`` with a literal ``at``,
-  ``jsonLd``), built from the ORM rows the resolvers' own reads return;
+  derived values (``hoursText``, ``isOpen``/``nextChange`` at ``at``, ``jsonLd``), built
+  from the ORM rows the resolvers' own reads return;
 - on connections, ``nodes``, ``edges { cursor node }``, ``pageInfo`` and, on the
   objects' connections, ``totalCount``.
 
-``@skip``/``@include`` are decided while planning (a document whose conditions read
-variables gets a plan per set of their values). Anything else (articles' ``totalCount``,
+``@skip``/``@include`` and inner fields' arguments are read while planning (a document
+whose conditions or inner arguments read variables gets a plan per set of their values;
+root fields' arguments are read by each answer). Anything else (articles' ``totalCount``,
 corrections, translations, nested connections such as ``Author.articles``, ``node``,
-variables in inner fields' arguments, fragments on other types) makes ``plan_operation``
-return None, and the document keeps going through graphql-core. Response keys keep the
+fragments on other types) makes ``plan_operation`` return None, and the document keeps
+going through graphql-core. Response keys keep the
 document's order and aliases, and fields sharing a key are merged, as graphql-core's
 ``collect_fields`` does.
 """
@@ -29,7 +30,6 @@ from functools import partial
 from typing import Any, cast
 
 from graphql import (
-    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -42,13 +42,10 @@ from graphql import (
     GraphQLSkipDirective,
     GraphQLString,
     InlineFragmentNode,
-    ListValueNode,
-    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionNode,
     SelectionSetNode,
-    ValueNode,
     VariableNode,
     Visitor,
     get_named_type,
@@ -162,19 +159,38 @@ def operation_of(
     return operation
 
 
-def condition_variables(document: DocumentNode) -> tuple[str, ...]:
-    """The variables ``@skip``/``@include`` conditions of ``document`` read, sorted."""
-    names: set[str] = set()
+class _Uses(Visitor):
+    """The variables a part of a document reads."""
 
-    class Conditions(Visitor):
-        def enter_directive(self, node: DirectiveNode, *_args: Any) -> None:
-            if node.name.value in _CONDITIONS:
-                for argument in node.arguments or ():
-                    if isinstance(argument.value, VariableNode):
-                        names.add(argument.value.name.value)
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
 
-    visit(document, Conditions())
-    return tuple(sorted(names))
+    def enter_variable_definition(self, *_args: Any) -> Any:
+        return self.SKIP  # declares the variable, does not read it
+
+    def enter_variable(self, node: VariableNode, *_args: Any) -> None:
+        self.names.add(node.name.value)
+
+
+def planned_variables(
+    document: DocumentNode, operation: OperationDefinitionNode
+) -> tuple[str, ...]:
+    """The variables a plan of ``operation`` is made for, sorted: those that conditions
+    (``@skip``/``@include``) and inner fields' arguments read. Root fields' arguments are
+    read again by every request's answer, so a plan holds for any value of those."""
+    uses = _Uses()
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode):
+            for part in (*(selection.directives or ()), selection.selection_set):
+                if part is not None:
+                    visit(part, uses)
+        else:
+            visit(selection, uses)
+    for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            visit(definition, uses)
+    return tuple(sorted(uses.names))
 
 
 def plan_operation(
@@ -188,9 +204,9 @@ def plan_operation(
 
     ``objects``: the root fields answered with declared objects (or a connection of them),
     each with the relations its reader can read (``totalCount``'s too, for a connection).
-    ``@skip``/``@include`` are decided while planning, with the coerced ``variables`` where
-    a condition is a variable: the plan holds for requests with the same values of
-    ``condition_variables(document)``.
+    ``@skip``/``@include`` and inner fields' arguments are read while planning, with the
+    coerced ``variables``: the plan holds for requests with the same values of
+    ``planned_variables(document, operation)``.
     """
     operation = operation_of(document, operation_name)
     if operation is None:
@@ -433,7 +449,7 @@ class _Planner:
             definition = parent.fields.get(name)
             if source is None or definition is None:
                 raise _NotPlannable
-            arguments = self.literal_arguments(parent, name, nodes)
+            arguments = self.arguments(parent, name, nodes)
             if arguments and not (isinstance(source, Computed) and source.derive is not None):
                 raise _NotPlannable
             if relations is not None:
@@ -468,19 +484,19 @@ class _Planner:
                 raise _NotPlannable
         return fields
 
-    def literal_arguments(
+    def arguments(
         self, parent: GraphQLObjectType, name: str, nodes: Sequence[FieldNode]
     ) -> dict[str, Any]:
-        """The arguments a field is given, all declared and written out (no variables)."""
+        """The arguments a field is given, all declared, as graphql-core reads them (with
+        the variables the plan is made for)."""
         node = nodes[0]
         if not node.arguments:
             return {}
         self.check_arguments(parent, name)
-        if any(
-            not isinstance(a.value, ValueNode) or _has_variables(a.value) for a in node.arguments
-        ):
-            raise _NotPlannable
-        return get_argument_values(parent.fields[name], node, None)
+        try:
+            return get_argument_values(parent.fields[name], node, self.variables)
+        except GraphQLError:
+            raise _NotPlannable from None  # graphql-core reports it
 
     def connection(
         self,
@@ -635,16 +651,6 @@ def _read_as_rows(type_name: str) -> bool:
         isinstance(s, Column) and s.attribute is None and not s.editors_only
         for s in declared.fields.values()
     )
-
-
-def _has_variables(value: ValueNode) -> bool:
-    if isinstance(value, VariableNode):
-        return True
-    if isinstance(value, ListValueNode):
-        return any(_has_variables(v) for v in value.values)
-    if isinstance(value, ObjectValueNode):
-        return any(_has_variables(f.value) for f in value.fields)
-    return False
 
 
 def _article_id(row: Any) -> object:

@@ -111,6 +111,12 @@ PLANNED = {
           nobody: author(slug: "nobody") { name }
         }
     """,
+    "an instant in a variable": """
+        query Office($slug: String!, $at: DateTime) {
+          office(slug: $slug) { isOpen(at: $at) nextChange(at: $at) }
+          offices { nodes { isOpen(at: $at) } }
+        }
+    """,
     "written-out conditions": """
         query Office($slug: String!) {
           office(slug: $slug) {
@@ -136,9 +142,6 @@ PLANNED = {
 DECLINED = {
     "an author's articles": """
         query Author($author: String!) { author(slug: $author) { articles { totalCount } } }
-    """,
-    "an instant in a variable": """
-        query Office($slug: String!, $at: DateTime) { office(slug: $slug) { isOpen(at: $at) } }
     """,
 }
 
@@ -174,6 +177,7 @@ async def offices(sessionmaker: SessionMaker) -> dict[str, Any]:
         "id": to_global_id("Office", holidays.id),
         "first": 2,
         "author": "iryna",
+        "at": "2024-03-08T10:00:00+03:00",
         "tag": to_global_id("Tag", tag.id),
     }
 
@@ -288,12 +292,33 @@ async def test_conditions_on_variables_are_planned_per_value(sessionmaker, offic
     assert planned.answer.decode() == regular.answer.decode()  # type: ignore[attr-defined]
 
 
+AT = "query Office($slug: String!, $at: DateTime) { office(slug: $slug) { isOpen(at: $at) } }"
+
+
+@pytest.mark.parametrize(
+    "at", ["2024-03-08T10:00:00+03:00", "2024-01-10T13:30:00+03:00", "2024-01-10T10:00:00Z", None]
+)
+async def test_arguments_from_variables_are_planned_per_value(sessionmaker, offices, at):
+    # given: the document planned before, for another instant
+    paths = TwoPaths(sessionmaker)
+    slug = {"slug": offices["slug"]}
+    await paths.both(AT, {**slug, "at": "2024-01-11T09:00:00+03:00"})
+
+    # when
+    regular, planned = await paths.both(AT, {**slug, "at": at})
+
+    # then
+    assert planned.answered_by_plan
+    assert planned.answer.decode() == regular.answer.decode()  # type: ignore[attr-defined]
+    assert planned.expires_at == regular.expires_at
+
+
 @pytest.mark.parametrize("name", DECLINED)
 async def test_what_the_plan_does_not_cover_graphql_core_answers(sessionmaker, offices, name):
     # given
     paths = TwoPaths(sessionmaker)
     query = DECLINED[name]
-    variables = variables_for(query, {**offices, "at": "2024-03-08T10:00:00+03:00"})
+    variables = variables_for(query, offices)
 
     # when
     regular, planned = await paths.both(query, variables)
@@ -311,6 +336,7 @@ async def test_what_the_plan_does_not_cover_graphql_core_answers(sessionmaker, o
         ("query { office { slug } }", {}),  # neither: an error
         ('query { office(id: "not an id") { slug } }', {}),
         ("query Q($c: Boolean!) { offices { nodes { slug @include(if: $c) } } }", {}),
+        (AT, {"slug": "kopyl-with-holidays", "at": "2024-01-10T10:00"}),  # no offset
         ("query Q($c: Boolean!) { offices { nodes { slug @include(if: $c) } } }", {"c": "x"}),
         ('query { office(slug: "kopyl-with-holidays") { isOpen(at: "2024-01-10T10:00") } }', {}),
         ("query { offices(first: -1) { nodes { slug } } }", {}),
