@@ -7,6 +7,8 @@ from models.errors import DomainError, InvalidInput
 from schema.sources import GlobalId, declare
 
 NODE_TYPES = ("Article", "Author", "Tag", "Office")
+# nodes(ids:) takes at most this many.
+MAX_NODE_IDS = 100
 
 
 declare("Node", {"id": GlobalId()})

@@ -149,6 +149,20 @@ async def read_listed(
     return found, rows
 
 
+async def read_by_ids(
+    context: Context,
+    model: type[Named],
+    pks: Sequence[int],
+    related: Related = no_related,
+    needs: frozenset[str] = frozenset(),
+) -> dict[int, tuple[Named, Any]]:
+    """Rows of ``model`` by primary key (those that exist) and their ``related`` rows."""
+    async with context.session() as session:
+        rows = [row for row in await catalog.rows_by_ids(session, model, ids=pks) if row]
+        found = await related(session, rows, needs)
+    return {row.id: (row, found[row.id]) for row in rows if row.id is not None}
+
+
 async def find_named(
     info: Info,
     model: type[Named],

@@ -23,7 +23,7 @@ from schema.compiled.extension import PlannedReads
 from schema.context import Info
 from schema.errors import ErrorPolicy
 from schema.limits import LIMIT_REFUSALS, QueryLimits, QueryLimitsExtension, batching_config
-from schema.node import Node, from_global_id
+from schema.node import MAX_NODE_IDS, Node, from_global_id
 from schema.offices.mutations import OfficeMutation
 from schema.offices.queries import OfficeQuery
 from schema.offices.types import OfficeType
@@ -73,8 +73,8 @@ class NodeQuery:
 
     @strawberry.field(description="Several objects by global ID, in the order given.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        if len(ids) > 100:
-            raise InvalidInput("At most 100 ids at once", field="ids")
+        if len(ids) > MAX_NODE_IDS:
+            raise InvalidInput(f"At most {MAX_NODE_IDS} ids at once", field="ids")
         # Gathered, so the loaders see every key at once and batch them.
         return list(await asyncio.gather(*(resolve_node(info, id) for id in ids)))
 

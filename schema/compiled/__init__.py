@@ -67,6 +67,7 @@ from schema.compiled.plan import (
     Fallback,
     Obj,
     Plan,
+    Readers,
     RootField,
     build,
     operation_of,
@@ -74,9 +75,17 @@ from schema.compiled.plan import (
     planned_variables,
 )
 from schema.context import Context
+from schema.node import MAX_NODE_IDS, from_global_id
 from schema.offices.queries import office_children
 from schema.offices.types import OfficeChildren, OfficeRows
-from schema.pagination import Related, no_related, read_listed, read_named, total_of
+from schema.pagination import (
+    Related,
+    no_related,
+    read_by_ids,
+    read_listed,
+    read_named,
+    total_of,
+)
 from schema.sources import Root, declaration
 from schema.strawberry_internals import graphql_schema, resolver_arguments
 
@@ -116,7 +125,7 @@ _CATALOGS: dict[str, _Catalog[Any]] = {
     "Tag": _Catalog(Tag),
 }
 # The root fields' services (their declarations' ``via``) the catalog reads stand for.
-_FIND, _LIST = "catalog.find", "catalog.list_by_name"
+_FIND, _LIST, _BY_ID = "catalog.find", "catalog.list_by_name", "resolve_node"
 
 
 @dataclass(frozen=True)
@@ -159,10 +168,18 @@ class CompiledQueries:
         self.objects = _object_roots(self.schema)
         counted = declaration("Connection").relations_of("totalCount")
         # By root field: the relations its reads can read.
-        self.readable = {
-            name: read.catalog.readable | (counted if read.listed else frozenset())
-            for name, read in self.objects.items()
-        }
+        self.readers = Readers(
+            objects={
+                name: read.catalog.readable | (counted if read.listed else frozenset())
+                for name, read in self.objects.items()
+            },
+            by_id={name: catalog.readable for name, catalog in _CATALOGS.items()},
+            node_roots=frozenset(
+                name
+                for name, source in declaration("Query").fields.items()
+                if isinstance(source, Root) and source.via == _BY_ID
+            ),
+        )
         # By (document text, operation name): the plan, or None when it is not plannable.
         self.known: OrderedDict[tuple[str, str | None], Plan | _Variants | None] = OrderedDict()
         # By the inputs they were built from: statements ready to run.
@@ -208,7 +225,7 @@ class CompiledQueries:
         operation_name: str | None,
         variables: VariableValues | None = None,
     ) -> Plan | None:
-        plan = plan_operation(self.schema, document, operation_name, self.readable, variables)
+        plan = plan_operation(self.schema, document, operation_name, self.readers, variables)
         if plan is None:
             logger.debug("not planned: operation %r", operation_name)
         return plan
@@ -251,6 +268,8 @@ class CompiledQueries:
         arguments = get_argument_values(definition, root.node, variables)
         if root.name in self.objects:
             return await self._object(root, self.objects[root.name], arguments, context)
+        if root.name in self.readers.node_roots:
+            return await self._by_id(root, arguments, context)
         viewer, reader, now = context.viewer, context.raw_reader, context.now
         if reader is None:
             raise Fallback  # PlannedReads runs such plans only with a reader
@@ -284,6 +303,25 @@ class CompiledQueries:
             for row, cursor in zip(page.items, page.cursors, strict=True)
         ]
         return build(root.fields, _ObjectPage(items, page, total))
+
+    async def _by_id(self, root: RootField, arguments: dict[str, Any], context: Context) -> object:
+        """``node(id)``, ``nodes(ids)``: catalog objects by global ID, each type's at once."""
+        ids = arguments["ids"] if "ids" in arguments else [arguments["id"]]
+        if len(ids) > MAX_NODE_IDS:
+            raise Fallback  # the resolver's error
+        wanted = [from_global_id(id) for id in ids]  # a bad one: the resolver's error
+        found: dict[tuple[str, int], Any] = {}
+        for type_name in dict.fromkeys(name for name, _pk in wanted):
+            if type_name not in root.by_type:
+                raise Fallback  # e.g. an article: graphql-core answers
+            fields, relations = root.by_type[type_name]
+            catalog = _CATALOGS[type_name]
+            pks = [pk for name, pk in wanted if name == type_name]
+            rows = await read_by_ids(context, catalog.model, pks, catalog.related, relations)
+            for pk, (row, related) in rows.items():
+                found[type_name, pk] = build(fields, Obj(row, catalog.rows(related), context))
+        answers = [found.get(key) for key in wanted]
+        return answers if "ids" in arguments else answers[0]
 
     def _converted(self, root: RootField, arguments: dict[str, Any]) -> dict[str, Any]:
         """Arguments as the root field's resolver receives them."""

@@ -1,7 +1,8 @@
 """Planning a known document: from its syntax tree to what to read and how to answer.
 
-A plan covers an operation whose root fields are ``article``, ``articles``, ``__typename``
-and the caller's ``objects`` (``office(s)``, ``author(s)``, ``tag(s)``):
+A plan covers an operation whose root fields are ``article``, ``articles``, ``__typename``,
+the caller's ``objects`` (``office(s)``, ``author(s)``, ``tag(s)``) and its ``node_roots``
+(``node``, ``nodes``: planned for each type read by ID; an article's ID steps aside):
 
 - on articles, their columns, ``id``, ``readingTimeMinutes``, ``__typename`` and the
   byline's and tags' text fields, read as one raw row per article (``models/rawdb.py``);
@@ -16,9 +17,10 @@ and the caller's ``objects`` (``office(s)``, ``author(s)``, ``tag(s)``):
 ``@skip``/``@include`` and inner fields' arguments are read while planning (a document
 whose conditions or inner arguments read variables gets a plan per set of their values;
 root fields' arguments are read by each answer). Anything else (articles' ``totalCount``,
-corrections, translations, nested connections such as ``Author.articles``, ``node``,
-fragments on other types) makes ``plan_operation`` return None, and the document keeps
-going through graphql-core. Response keys keep the
+corrections, translations, nested connections such as ``Author.articles``) makes
+``plan_operation`` return None, and the document keeps going through graphql-core.
+Fragments apply as graphql-core applies them: on the object's type, or an interface or
+union it belongs to. Response keys keep the
 document's order and aliases, and fields sharing a key are merged, as graphql-core's
 ``collect_fields`` does.
 """
@@ -49,6 +51,7 @@ from graphql import (
     VariableNode,
     Visitor,
     get_named_type,
+    is_abstract_type,
     is_leaf_type,
     is_non_null_type,
     visit,
@@ -104,6 +107,8 @@ class RootField:
     fields: Fields
     # For the plan's objects: the relations (declared) the fields read.
     relations: frozenset[str] = frozenset()
+    # For objects found by global ID (node, nodes): the fields and relations by type.
+    by_type: Mapping[str, tuple[Fields, frozenset[str]]] = field(default_factory=dict)
 
     @functools.cached_property
     def columns(self) -> frozenset[str]:
@@ -120,6 +125,17 @@ class RootField:
 
 # Root fields read through asyncpg (models/rawdb.py); the others through the services.
 RAW_ROOTS = frozenset({"article", "articles"})
+
+
+@dataclass(frozen=True)
+class Readers:
+    """What a plan's caller can read besides articles: root fields answered with declared
+    objects or a connection of them (each with the relations its reads read, ``totalCount``'s
+    too), and the types read by global ID (with theirs) for the ``node_roots``."""
+
+    objects: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    by_id: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    node_roots: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -197,13 +213,12 @@ def plan_operation(
     schema: GraphQLSchema,
     document: DocumentNode,
     operation_name: str | None,
-    objects: Mapping[str, frozenset[str]] | None = None,
+    readers: "Readers | None" = None,
     variables: VariableValues | None = None,
 ) -> Plan | None:
     """The plan for the operation a request runs, or None when it is not plannable.
 
-    ``objects``: the root fields answered with declared objects (or a connection of them),
-    each with the relations its reader can read (``totalCount``'s too, for a connection).
+    ``readers``: what the caller can read besides articles.
     ``@skip``/``@include`` and inner fields' arguments are read while planning, with the
     coerced ``variables``: the plan holds for requests with the same values of
     ``planned_variables(document, operation)``.
@@ -217,7 +232,7 @@ def plan_operation(
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     try:
-        return _Planner(schema, fragments, objects or {}, variables).operation(operation)
+        return _Planner(schema, fragments, readers or Readers(), variables).operation(operation)
     except _NotPlannable:
         return None
 
@@ -234,12 +249,13 @@ class _Planner:
         self,
         schema: GraphQLSchema,
         fragments: Mapping[str, FragmentDefinitionNode],
-        objects: Mapping[str, frozenset[str]],
+        readers: "Readers",
         variables: VariableValues | None,
     ):
         self.schema = schema
         self.fragments = fragments
-        self.objects = objects
+        self.objects = readers.objects
+        self.readers = readers
         self.variables = variables
 
     def type(self, name: str) -> GraphQLObjectType:
@@ -276,6 +292,15 @@ class _Planner:
                 if not relations <= self.objects[name]:
                     raise _NotPlannable
                 roots.append(RootField(key, name, nodes[0], needs, fields, frozenset(relations)))
+            elif name in self.readers.node_roots:
+                by_type = {}
+                for type_name, readable in self.readers.by_id.items():
+                    relations = set()
+                    fields = self.object(self.selections(nodes), type_name, relations)
+                    if not relations <= readable:
+                        raise _NotPlannable
+                    by_type[type_name] = (fields, frozenset(relations))
+                roots.append(RootField(key, name, nodes[0], needs, [], by_type=by_type))
             else:
                 raise _NotPlannable
         return Plan(operation, tuple(roots))
@@ -331,16 +356,25 @@ class _Planner:
                 yield selection
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                if condition is not None and condition.name.value != parent.name:
-                    raise _NotPlannable
-                yield from self._fields(selection.selection_set, parent, seen)
+                if condition is None or self.applies(condition.name.value, parent):
+                    yield from self._fields(selection.selection_set, parent, seen)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.fragments.get(name)
-                if fragment is None or fragment.type_condition.name.value != parent.name:
+                if fragment is None:
                     raise _NotPlannable
+                if not self.applies(fragment.type_condition.name.value, parent):
+                    continue
                 if name not in seen:  # a fragment spread twice adds nothing the second time
                     yield from self._fields(fragment.selection_set, parent, seen | {name})
+
+    def applies(self, type_name: str, parent: GraphQLObjectType) -> bool:
+        """A fragment on ``type_name`` applies to objects of ``parent``'s type (it is that
+        type, or an interface or union it belongs to), as graphql-core decides it."""
+        if type_name == parent.name:
+            return True
+        condition = self.schema.get_type(type_name)
+        return is_abstract_type(condition) and self.schema.is_sub_type(condition, parent)
 
     def included(self, selection: SelectionNode) -> bool:
         """``@skip``/``@include`` let ``selection`` in, as graphql-core decides it."""

@@ -117,6 +117,17 @@ PLANNED = {
           offices { nodes { isOpen(at: $at) } }
         }
     """,
+    "nodes by id": """
+        query Nodes($id: ID!, $tag: ID!) {
+          office: node(id: $id) { __typename id ... on Office { slug phones { e164 } isOpen } }
+          tag: node(id: $tag) { id ...Named }
+          all: nodes(ids: [$tag, $id, "VGFnOjk5OTk5", $tag]) {
+            __typename ...Named ... on Node { id } ... on Office { hoursText }
+          }
+          missing: node(id: "QXV0aG9yOjk5OTk5") { id }
+        }
+        fragment Named on Tag { name slug }
+    """,
     "written-out conditions": """
         query Office($slug: String!) {
           office(slug: $slug) {
@@ -337,6 +348,8 @@ async def test_what_the_plan_does_not_cover_graphql_core_answers(sessionmaker, o
         ('query { office(id: "not an id") { slug } }', {}),
         ("query Q($c: Boolean!) { offices { nodes { slug @include(if: $c) } } }", {}),
         (AT, {"slug": "kopyl-with-holidays", "at": "2024-01-10T10:00"}),  # no offset
+        ('query { node(id: "garbage") { id } }', {}),
+        ("query Q($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["VGFnOjE="] * 101}),
         ("query Q($c: Boolean!) { offices { nodes { slug @include(if: $c) } } }", {"c": "x"}),
         ('query { office(slug: "kopyl-with-holidays") { isOpen(at: "2024-01-10T10:00") } }', {}),
         ("query { offices(first: -1) { nodes { slug } } }", {}),
