@@ -6,7 +6,7 @@ Each batch opens its own short session, so concurrent resolvers never share one.
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
@@ -93,6 +93,13 @@ class Loaders:
                 s, link=ArticleTag, parent_ids=ids, viewer=viewer, now=now
             )
         )
+
+    def by_name(self, name: str | None) -> DataLoader[Any, Any]:
+        """The loader a declaration names (``schema.sources.Relation.via``, ``counted_by``)."""
+        found = getattr(self, name or "", None)
+        if not isinstance(found, DataLoader):
+            raise LookupError(f"no loader named {name!r}")
+        return found
 
     def _loader(
         self, batch: Callable[[AsyncSession, list[K]], Awaitable[Sequence[V]]]

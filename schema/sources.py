@@ -101,7 +101,9 @@ class Nested:
 
 @dataclass(frozen=True)
 class Relation:
-    """Rows of type ``target``, in the order and visibility of the loader ``via`` names."""
+    """Rows of type ``target``, in the order and visibility of the loader ``via`` names (for
+    a relation with arguments, a page of them: an attribute of ``schema.loaders.Loaders``,
+    which the resolver and the planner both load through)."""
 
     target: str
     via: str
@@ -109,6 +111,8 @@ class Relation:
     """The row's own columns the related rows are found by (e.g. its translation group)."""
     arguments: frozenset[str] = frozenset()
     editors_only: bool = False
+    counted_by: str | None = None
+    """For a page of them: the loader counting a parent's related rows (``totalCount``)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,11 @@ class Declaration:
     def computed(self, name: str) -> Computed:
         source = self.fields[name]
         assert isinstance(source, Computed)
+        return source
+
+    def relation(self, name: str) -> Relation:
+        source = self.fields[name]
+        assert isinstance(source, Relation)
         return source
 
     def arguments(self, name: str) -> frozenset[str]:

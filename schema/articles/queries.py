@@ -5,19 +5,25 @@ for the whole page in the same session (one query each), so those fields resolve
 a DataLoader round per article.
 """
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.columns import require_aware
 from models.errors import InvalidInput
 from models.services import articles
-from models.services.pagination import PageArgs
-from schema.articles.selection import article_selection_of, connection_selection_of
+from models.services.pagination import Page, PageArgs
+from schema.articles.selection import (
+    ArticleSelection,
+    article_selection_of,
+    connection_selection_of,
+)
 from schema.articles.types import ArticleType
-from schema.context import Info
+from schema.context import Context, Info
 from schema.enums import ArticleOrder, ArticleStatus, Language
 from schema.node import from_global_id
 from schema.pagination import Connection
@@ -104,6 +110,69 @@ def article_list(
     )
 
 
+async def _related(
+    session: AsyncSession, rows: Sequence[articles.ArticleRead], selection: ArticleSelection
+) -> articles.Related:
+    return await articles.related_of_articles(
+        session, article_ids=articles.ids_of(rows), authors=selection.authors, tags=selection.tags
+    )
+
+
+async def read_article(
+    context: Context, lookup: ArticleLookup, selection: ArticleSelection
+) -> tuple[articles.ArticleRead, articles.Related] | None:
+    """The article ``lookup`` finds, if the viewer may see it, with its selected columns and
+    related rows; the resolver and the planner both read so."""
+    async with context.session() as session:
+        found = await articles.get_article(
+            session,
+            viewer=context.viewer,
+            now=context.now,
+            id=lookup.id,
+            slug=lookup.slug,
+            language=lookup.language,
+            columns=selection.columns,
+        )
+        if found is None:
+            return None
+        return found, await _related(session, [found], selection)
+
+
+async def read_articles(
+    context: Context, asked: ArticleList, selection: ArticleSelection
+) -> tuple[Page[Any], articles.Related]:
+    """The page ``asked`` for, as the viewer may see it, with the selected columns and related
+    rows; the resolver and the planner both read so."""
+    async with context.session() as session:
+        page = await articles.list_articles(
+            session,
+            viewer=context.viewer,
+            now=context.now,
+            page=asked.page,
+            filter=asked.filter,
+            search=asked.search,
+            order=asked.order,
+            columns=selection.columns,
+        )
+        return page, await _related(session, page.items, selection)
+
+
+def count_of(context: Context, asked: ArticleList) -> Callable[[], Awaitable[int]]:
+    """A deferred ``totalCount`` of the articles ``asked`` for (every page together)."""
+
+    async def count() -> int:
+        async with context.session() as session:
+            return await articles.count_articles(
+                session,
+                viewer=context.viewer,
+                now=context.now,
+                filter=asked.filter,
+                search=asked.search,
+            )
+
+    return count
+
+
 _PAGE = frozenset({"first", "after", "last", "before"})
 declare_roots(
     {
@@ -124,26 +193,8 @@ class ArticleQuery:
         language: Language | None = None,
     ) -> ArticleType | None:
         lookup = article_lookup(id=id, slug=slug, language=language)
-        selection = article_selection_of(info.selected_fields)
-        async with info.context.session() as session:
-            found = await articles.get_article(
-                session,
-                viewer=info.context.viewer,
-                now=info.context.now,
-                id=lookup.id,
-                slug=lookup.slug,
-                language=lookup.language,
-                columns=selection.columns,
-            )
-            if found is None:
-                return None
-            related = await articles.related_of_articles(
-                session,
-                article_ids=articles.ids_of([found]),
-                authors=selection.authors,
-                tags=selection.tags,
-            )
-        return ArticleType.from_model(found, related)
+        found = await read_article(info.context, lookup, article_selection_of(info.selected_fields))
+        return None if found is None else ArticleType.from_model(*found)
 
     @strawberry.field(description="Articles, newest first unless orderBy says otherwise.")
     async def articles(
@@ -174,32 +225,7 @@ class ArticleQuery:
             order_by=order_by,
         )
         selection = connection_selection_of(info.selected_fields)
-        async with context.session() as session:
-            page = await articles.list_articles(
-                session,
-                viewer=context.viewer,
-                now=context.now,
-                page=asked.page,
-                filter=asked.filter,
-                search=asked.search,
-                order=asked.order,
-                columns=selection.columns,
-            )
-            related = await articles.related_of_articles(
-                session,
-                article_ids=articles.ids_of(page.items),
-                authors=selection.authors,
-                tags=selection.tags,
-            )
-
-        async def count() -> int:
-            async with context.session() as session:
-                return await articles.count_articles(
-                    session,
-                    viewer=context.viewer,
-                    now=context.now,
-                    filter=asked.filter,
-                    search=asked.search,
-                )
-
-        return Connection.of(page, lambda row: ArticleType.from_model(row, related), count)
+        page, related = await read_articles(context, asked, selection)
+        return Connection.of(
+            page, lambda row: ArticleType.from_model(row, related), count_of(context, asked)
+        )

@@ -10,7 +10,7 @@ read take every column: a wasted read is acceptable, a wrong answer is not.
 
 import functools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from strawberry.types.nodes import SelectedField, Selection
 
@@ -28,6 +28,17 @@ class ArticleSelection:
 
 
 EVERY_COLUMN = ArticleSelection(columns=None)
+
+PREFETCHED = frozenset({"authors", "tags"})
+"""The relations an article read fetches with its rows (``ArticleSelection``'s)."""
+
+
+def selection_for(columns: Iterable[str], relations: Iterable[str]) -> ArticleSelection:
+    """What to read of articles whose fields read ``columns`` and ``relations``."""
+    related = frozenset(relations)
+    return ArticleSelection(
+        columns=frozenset(columns), authors="authors" in related, tags="tags" in related
+    )
 
 
 @functools.cache
@@ -68,8 +79,8 @@ def nodes_of(connection: Iterable[Selection]) -> Iterator[Selection]:
 def article_selection(article: Iterable[Selection]) -> ArticleSelection:
     """Columns and related rows for the fields selected on an ``Article``."""
     columns: set[str] = set()
+    relations: set[str] = set()
     known = True
-    authors = tags = False
     declared = _article()
     for field in fields_of(article):
         needed = declared.columns_of(field.name)
@@ -77,12 +88,9 @@ def article_selection(article: Iterable[Selection]) -> ArticleSelection:
             known = False
         else:
             columns |= needed
-        relations = declared.relations_of(field.name)
-        authors = authors or "authors" in relations
-        tags = tags or "tags" in relations
-    return ArticleSelection(
-        columns=frozenset(columns) if known else None, authors=authors, tags=tags
-    )
+        relations |= declared.relations_of(field.name)
+    selected = selection_for(columns, relations)
+    return selected if known else replace(selected, columns=None)
 
 
 def article_selection_of(field: Iterable[Selection]) -> ArticleSelection:

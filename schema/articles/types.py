@@ -1,6 +1,7 @@
 """The ``Article`` type."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Self, cast
@@ -21,7 +22,7 @@ from schema.errors import camel
 from schema.jsonld import news_article
 from schema.node import Node, to_global_id
 from schema.permissions import IsEditor
-from schema.sources import Column, Computed, GlobalId, Relation, declare
+from schema.sources import Column, Computed, GlobalId, Relation, Request, declare
 from schema.tags.types import TagType
 
 CORRECTION = declare("Correction", {"note": Column("note"), "createdAt": Column("created_at")})
@@ -101,6 +102,30 @@ JSON_LD_COLUMNS = (
 )
 """What ``schema.jsonld.news_article`` reads of an article, besides its byline."""
 
+
+@dataclass(frozen=True)
+class ArticleRows:
+    """An article's related rows, by relation name (None: not read), as derived values and
+    the planner read them."""
+
+    authors: Sequence[Author] | None
+    tags: Sequence[Tag] | None = None
+
+    @classmethod
+    def of(cls, related: Related, pk: int) -> "ArticleRows":
+        """This article's, from a batch's ``Related``."""
+        return cls(
+            authors=None if related.authors is None else related.authors[pk],
+            tags=None if related.tags is None else related.tags[pk],
+        )
+
+
+def _json_ld(article: ArticleRead, rows: ArticleRows, _a: Mapping[str, Any], _r: Request) -> object:
+    # news_article reads only columns (the selection asks for them), so a row will do.
+    assert rows.authors is not None
+    return JSON(news_article(cast(Article, article), rows.authors))
+
+
 ARTICLE = declare(
     "Article",
     {
@@ -121,7 +146,7 @@ ARTICLE = declare(
         "readingTimeMinutes": Computed(("lead", "body"), reading_time_minutes),
         "authors": Relation("Author", via="authors_of_articles (BYLINE_ORDER)"),
         "tags": Relation("Tag", via="tags_of_articles (TAG_ORDER)"),
-        "jsonLd": Computed(JSON_LD_COLUMNS, relations=frozenset({"authors"})),
+        "jsonLd": Computed(JSON_LD_COLUMNS, relations=frozenset({"authors"}), derive=_json_ld),
         "corrections": Relation("Correction", via="corrections_of_articles"),
         "revisions": Relation("Revision", via="revisions_of_articles", editors_only=True),
         "translations": Relation(
@@ -208,15 +233,16 @@ class ArticleType(Node):
     )
     def json_ld(self, info: Info) -> object:
         if self.byline is not None:
-            return self._json_ld(self.byline)
+            return self._json_ld(info, self.byline)
         return self._load_json_ld(info)
 
     async def _load_json_ld(self, info: Info) -> object:
-        return self._json_ld(await info.context.loaders.authors_of_article.load(self.pk))
+        return self._json_ld(info, await info.context.loaders.authors_of_article.load(self.pk))
 
-    def _json_ld(self, authors: Sequence[Author]) -> object:
-        # news_article reads only columns (the selection asks for them), so a row will do.
-        return JSON(news_article(cast(Article, self.model), authors))
+    def _json_ld(self, info: Info, authors: Sequence[Author]) -> object:
+        derive = ARTICLE.computed("jsonLd").derive
+        assert derive is not None
+        return derive(self.model, ArticleRows(authors), {}, info.context)
 
     @strawberry.field(description="Public corrections, oldest first.")
     async def corrections(self, info: Info) -> list[Correction]:

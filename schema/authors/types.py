@@ -31,7 +31,10 @@ AUTHOR = declare(
         "updatedAt": Column("updated_at"),
         "email": Column("email", attribute="private_email", editors_only=True),
         "articles": Relation(
-            "Article", via="articles_of_author", arguments=frozenset({"first", "after"})
+            "Article",
+            via="articles_of_author",
+            arguments=frozenset({"first", "after"}),
+            counted_by="article_count_of_author",
         ),
     },
 )
@@ -68,13 +71,13 @@ class AuthorType(Node):
     ) -> Connection[Annotated["ArticleType", strawberry.lazy("schema.articles.types")]]:
         from schema.articles.types import ArticleType
 
-        loaders = info.context.loaders
+        loaders, articles = info.context.loaders, AUTHOR.relation("articles")
         selection = connection_selection_of(info.selected_fields)
-        page, related = await loaders.articles_of_author.load(
+        page, related = await loaders.by_name(articles.via).load(
             (self.pk, PageArgs(first=first, after=after), selection)
         )
         return Connection.of(
             page,
             lambda row: ArticleType.from_model(row, related),
-            lambda: loaders.article_count_of_author.load(self.pk),
+            lambda: loaders.by_name(articles.counted_by).load(self.pk),
         )

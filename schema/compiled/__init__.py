@@ -8,17 +8,21 @@ and how each response key is made, all from the fields' declarations in
 ``schema/sources.py``) and then answered with one statement per root field, read through
 asyncpg (``models/rawdb.py``), its JSON built directly. Offices, authors and tags are
 read by the resolvers' own functions (``read_named``, ``read_listed`` and ``total_of`` in
-``schema/pagination.py``; an office's phones, hours and exceptions one statement each) and
-built from those rows by the same declarations, on both databases.
+``schema/pagination.py``; an office's phones, hours and exceptions one statement each),
+articles without a raw reader by theirs (``read_article``, ``read_articles``, ``count_of``
+in ``schema/articles/queries.py``), an author's or tag's articles by the resolver's
+DataLoader (one statement for the whole list, plus one per related kind), and each built
+from those rows by the same declarations, on both databases.
 
 It runs inside Strawberry's pipeline (``extension.PlannedReads`` sets the execution result
 in ``on_execute``), so parsing, validation, the document policy (persisted and trusted
 documents), the limits, error masking, headers, caching and metrics are the regular ones.
 
-Layer: ``schema`` (imports ``models``; never ``server``). Articles on PostgreSQL only, for
-now: the context carries a ``RawReader`` only there; on SQLite a document reading articles
-goes to graphql-core. Every viewer: what a viewer may see is the services' ``visible_to``
-predicate in the statement, so an editor's list has its drafts.
+Layer: ``schema`` (imports ``models``; never ``server``). Root article reads go through the
+``RawReader`` where the context carries one (PostgreSQL) and through the services
+elsewhere (SQLite); plans are kept by whether there is one. Every viewer: what a viewer may
+see is the services' ``visible_to`` predicate in the statement, so an editor's list has its
+drafts.
 
 Correctness before speed:
 
@@ -34,7 +38,7 @@ Correctness before speed:
 import logging
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Generic, Literal
@@ -50,6 +54,7 @@ from models.office import Office
 from models.rawdb import NOW, Prepared, RawReader, Record, Uncompilable
 from models.services import articles
 from models.services.article_json import with_related
+from models.services.articles import Related as ArticleRelated
 from models.services.catalog import Named
 from models.services.pagination import (
     Ordering,
@@ -61,10 +66,19 @@ from models.services.pagination import (
 )
 from models.tag import Tag
 from models.viewer import Viewer
-from schema.articles.queries import article_list, article_lookup
+from schema.articles.queries import (
+    article_list,
+    article_lookup,
+    count_of,
+    read_article,
+    read_articles,
+)
+from schema.articles.selection import PREFETCHED, ArticleSelection
+from schema.articles.types import ArticleRows
 from schema.bounded import Bounded, frozen_key
 from schema.compiled.plan import (
     Fallback,
+    NestedPage,
     Obj,
     Plan,
     Readers,
@@ -180,8 +194,11 @@ class CompiledQueries:
                 if isinstance(source, Root) and source.via == _BY_ID
             ),
         )
-        # By (document text, operation name): the plan, or None when it is not plannable.
-        self.known: OrderedDict[tuple[str, str | None], Plan | _Variants | None] = OrderedDict()
+        # By (document text, operation name, raw reader): the plan, or None when it is not
+        # plannable.
+        self.known: OrderedDict[tuple[str, str | None, bool], Plan | _Variants | None] = (
+            OrderedDict()
+        )
         # By the inputs they were built from: statements ready to run.
         self.statements: Bounded[Any] = Bounded(MAX_STATEMENTS)
 
@@ -191,10 +208,12 @@ class CompiledQueries:
         document: DocumentNode,
         operation_name: str | None,
         variables: Mapping[str, Any] | None = None,
+        raw: bool = True,
     ) -> Plan | None:
         """The plan for ``document`` (whose text is ``query``), made on first sight; where
-        ``@skip``/``@include`` read variables, one per set of their values."""
-        key = (query, operation_name)
+        ``@skip``/``@include`` read variables, one per set of their values. ``raw``: the
+        request has a raw reader for articles (otherwise they are read as objects)."""
+        key = (query, operation_name, raw)
         operation = operation_of(document, operation_name)
         if operation is None:
             return None
@@ -203,7 +222,7 @@ class CompiledQueries:
             found = self.known[key]
         else:
             names = planned_variables(document, operation)
-            found = _Variants(names) if names else self._plan(document, operation_name)
+            found = _Variants(names) if names else self._plan(document, operation_name, raw)
             self.known[key] = found
             if len(self.known) > MAX_DOCUMENTS:
                 self.known.popitem(last=False)
@@ -215,7 +234,7 @@ class CompiledQueries:
         values = (frozen_key([coerced.coerced.get(name) for name in found.names]),)
         kept = found.plans.get(values)
         if kept is None:  # values not seen (or too big to keep, or forgotten)
-            kept = self._plan(document, operation_name, coerced) or NOT_PLANNED
+            kept = self._plan(document, operation_name, raw, coerced) or NOT_PLANNED
             found.plans.put(values, kept)
         return kept or None
 
@@ -223,9 +242,12 @@ class CompiledQueries:
         self,
         document: DocumentNode,
         operation_name: str | None,
+        raw: bool,
         variables: VariableValues | None = None,
     ) -> Plan | None:
-        plan = plan_operation(self.schema, document, operation_name, self.readers, variables)
+        plan = plan_operation(
+            self.schema, document, operation_name, self.readers, variables, raw_articles=raw
+        )
         if plan is None:
             logger.debug("not planned: operation %r", operation_name)
         return plan
@@ -270,6 +292,8 @@ class CompiledQueries:
             return await self._object(root, self.objects[root.name], arguments, context)
         if root.name in self.readers.node_roots:
             return await self._by_id(root, arguments, context)
+        if root.selection is not None:
+            return await self._article_objects(root, root.selection, arguments, context)
         viewer, reader, now = context.viewer, context.raw_reader, context.now
         if reader is None:
             raise Fallback  # PlannedReads runs such plans only with a reader
@@ -292,7 +316,9 @@ class CompiledQueries:
             if found is None:
                 return None
             row, related = found
-            return build(root.fields, Obj(row, catalog.rows(related), context))
+            obj = Obj(row, catalog.rows(related), context)
+            await self._read_pages(root.pages, [obj], context)
+            return build(root.fields, obj)
         page, related_rows = await read_listed(
             context, catalog.model, PageArgs(**converted), catalog.related, needs
         )
@@ -302,7 +328,52 @@ class CompiledQueries:
             Obj(row, catalog.rows(related_rows[row.id]), context, cursor)
             for row, cursor in zip(page.items, page.cursors, strict=True)
         ]
+        await self._read_pages(root.pages, items, context)
         return build(root.fields, _ObjectPage(items, page, total))
+
+    async def _article_objects(
+        self,
+        root: RootField,
+        selection: ArticleSelection,
+        arguments: dict[str, Any],
+        context: Context,
+    ) -> object:
+        """``article``, ``articles`` without a raw reader: read as their resolvers read them."""
+        converted = self._converted(root, arguments)
+        if root.name == "article":
+            found = await read_article(context, article_lookup(**converted), selection)
+            if found is None:
+                return None
+            row, related = found
+            [pk] = articles.ids_of([row])
+            return build(root.fields, Obj(row, ArticleRows.of(related, pk), context))
+        asked = article_list(**converted)
+        page, related = await read_articles(context, asked, selection)
+        counted = root.relations - PREFETCHED  # totalCount's
+        total = await count_of(context, asked)() if counted else None
+        return build(root.fields, _ObjectPage(_article_objs(page, related, context), page, total))
+
+    async def _read_pages(
+        self, pages: Sequence[NestedPage], objs: list[Obj], context: Context
+    ) -> None:
+        """Each object's nested pages (``Author.articles``): one load per page asked for (and
+        per count), by the loaders the relation names, for all the objects together."""
+        loaders = context.loaders
+        for nested in pages:
+            converted = resolver_arguments(
+                self.strawberry_schema, nested.parent, nested.name, nested.arguments
+            )
+            asked = PageArgs(**converted)
+            keys = [(obj.row.id, asked, nested.selection) for obj in objs]
+            found = await loaders.by_name(nested.via).load_many(keys)
+            counts: list[int | None] = [None] * len(objs)
+            if nested.counted_by is not None:
+                counts = await loaders.by_name(nested.counted_by).load_many(
+                    [obj.row.id for obj in objs]
+                )
+            for obj, (page, related), count in zip(objs, found, counts, strict=True):
+                items = _article_objs(page, related, context)
+                obj.pages[nested.key] = _ObjectPage(items, page, count)
 
     async def _by_id(self, root: RootField, arguments: dict[str, Any], context: Context) -> object:
         """``node(id)``, ``nodes(ids)``: catalog objects by global ID, each type's at once."""
@@ -314,12 +385,16 @@ class CompiledQueries:
         for type_name in dict.fromkeys(name for name, _pk in wanted):
             if type_name not in root.by_type:
                 raise Fallback  # e.g. an article: graphql-core answers
-            fields, relations = root.by_type[type_name]
+            fields, relations, pages = root.by_type[type_name]
             catalog = _CATALOGS[type_name]
             pks = [pk for name, pk in wanted if name == type_name]
             rows = await read_by_ids(context, catalog.model, pks, catalog.related, relations)
-            for pk, (row, related) in rows.items():
-                found[type_name, pk] = build(fields, Obj(row, catalog.rows(related), context))
+            objs = {
+                pk: Obj(row, catalog.rows(related), context) for pk, (row, related) in rows.items()
+            }
+            await self._read_pages(pages, list(objs.values()), context)
+            for pk, obj in objs.items():
+                found[type_name, pk] = build(fields, obj)
         answers = [found.get(key) for key in wanted]
         return answers if "ids" in arguments else answers[0]
 
@@ -426,6 +501,13 @@ class _ObjectPage:
     @property
     def end_cursor(self) -> str | None:
         return self.page.end_cursor
+
+
+def _article_objs(page: Page[Any], related: ArticleRelated, request: Context) -> list[Obj]:
+    return [
+        Obj(row, ArticleRows.of(related, row.id), request, cursor)
+        for row, cursor in zip(page.items, page.cursors, strict=True)
+    ]
 
 
 def _related(stmt: Any, root: RootField) -> Any:

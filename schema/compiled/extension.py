@@ -33,6 +33,7 @@ class PlannedReads(SchemaExtension):
                 execution.graphql_document,
                 execution.operation_name,
                 execution.variables,
+                raw=context.raw_reader is not None,
             )
             if plan is not None and (context.raw_reader is not None or not plan.reads_raw):
                 data = await queries.answer(plan, execution.variables, context)

@@ -4,25 +4,28 @@ A plan covers an operation whose root fields are ``article``, ``articles``, ``__
 the caller's ``objects`` (``office(s)``, ``author(s)``, ``tag(s)``) and its ``node_roots``
 (``node``, ``nodes``: planned for each type read by ID; an article's ID steps aside):
 
-- on articles, their columns, ``id``, ``readingTimeMinutes``, ``__typename`` and the
-  byline's and tags' text fields, read as one raw row per article (``models/rawdb.py``);
-- on the objects, every field their declaration (``schema/sources.py``) makes: columns
-  (``editors_only`` ones null unless the request reads private fields), nested objects,
-  relations without arguments (phones), functions of the row (breaks, the address) and
+- with a raw reader (``raw_articles``, PostgreSQL), articles at the root: their columns,
+  ``id``, ``readingTimeMinutes``, ``__typename`` and the byline's and tags' text fields,
+  read as one raw row per article (``models/rawdb.py``);
+- every other object, articles at the root without a raw reader among them: every field
+  its declaration (``schema/sources.py``) makes: columns (``editors_only`` ones null unless
+  the request reads private fields), nested objects, relations without arguments (phones,
+  an article's byline), functions of the row (breaks, the address, reading time) and
   derived values (``hoursText``, ``isOpen``/``nextChange`` at ``at``, ``jsonLd``), built
-  from the ORM rows the resolvers' own reads return;
-- on connections, ``nodes``, ``edges { cursor node }``, ``pageInfo`` and, on the
-  objects' connections, ``totalCount``.
+  from the rows the resolvers' own reads return;
+- pages nested in those objects (``Author.articles``, ``Tag.articles``: a relation with
+  arguments), read for every object of the list at once by the loader the relation names;
+- on connections, ``nodes``, ``edges { cursor node }``, ``pageInfo`` and (raw articles
+  aside) ``totalCount``.
 
 ``@skip``/``@include`` and inner fields' arguments are read while planning (a document
 whose conditions or inner arguments read variables gets a plan per set of their values;
-root fields' arguments are read by each answer). Anything else (articles' ``totalCount``,
-corrections, translations, nested connections such as ``Author.articles``) makes
+root fields' arguments are read by each answer). Anything else (corrections, translations,
+revisions, a page nested in a nested object) makes
 ``plan_operation`` return None, and the document keeps going through graphql-core.
 Fragments apply as graphql-core applies them: on the object's type, or an interface or
-union it belongs to. Response keys keep the
-document's order and aliases, and fields sharing a key are merged, as graphql-core's
-``collect_fields`` does.
+union it belongs to. Response keys keep the document's order and aliases, and fields
+sharing a key are merged, as graphql-core's ``collect_fields`` does.
 """
 
 import functools
@@ -59,6 +62,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 
 from models.services.article_json import AUTHOR_JSON_COLUMNS, TAG_JSON_COLUMNS
+from schema.articles.selection import PREFETCHED, ArticleSelection, selection_for
 from schema.node import to_global_id
 from schema.sources import (
     Column,
@@ -96,6 +100,31 @@ class ArticleNeeds:
         return None if self.tag_columns is None else tuple(sorted(self.tag_columns))
 
 
+@dataclass(frozen=True, eq=False)
+class NestedPage:
+    """A connection inside each object of a list (``Author.articles``): read for all of them
+    at once by the loader the relation names (``via``), with these arguments."""
+
+    key: str  # its response key
+    parent: str  # the type whose field it is
+    name: str  # the field
+    via: str
+    arguments: Mapping[str, Any]
+    selection: ArticleSelection  # what is read of each article
+    fields: Fields  # the connection's
+    counted_by: str | None = None  # the loader of its totalCount, when asked for
+
+
+@dataclass
+class ObjectNeeds:
+    """What the objects at one place of a document read: relations (by name), columns and
+    the nested pages of each."""
+
+    relations: set[str] = field(default_factory=set)
+    columns: set[str] = field(default_factory=set)
+    pages: list[NestedPage] = field(default_factory=list)
+
+
 # Compared and hashed by identity: prepared statements are kept by (root field, arguments).
 @dataclass(frozen=True, eq=False)
 class RootField:
@@ -105,10 +134,15 @@ class RootField:
     needs: ArticleNeeds
     # For an object: its fields. For a connection: the connection's.
     fields: Fields
-    # For the plan's objects: the relations (declared) the fields read.
+    # For the plan's objects: the relations (declared) the fields read, and nested pages.
     relations: frozenset[str] = frozenset()
-    # For objects found by global ID (node, nodes): the fields and relations by type.
-    by_type: Mapping[str, tuple[Fields, frozenset[str]]] = field(default_factory=dict)
+    pages: tuple[NestedPage, ...] = ()
+    # For objects found by global ID (node, nodes): the fields, relations and pages by type.
+    by_type: Mapping[str, tuple[Fields, frozenset[str], tuple[NestedPage, ...]]] = field(
+        default_factory=dict
+    )
+    # For articles read as objects (no raw reader): what is read of each.
+    selection: ArticleSelection | None = None
 
     @functools.cached_property
     def columns(self) -> frozenset[str]:
@@ -123,8 +157,18 @@ class RootField:
         return self.needs.tags()
 
 
-# Root fields read through asyncpg (models/rawdb.py); the others through the services.
+# Root fields read through asyncpg (models/rawdb.py) where there is a raw reader; the
+# others (and these without one) through the services.
 RAW_ROOTS = frozenset({"article", "articles"})
+# What an article read as an object fetches with it: its prefetched relations (and on the
+# root list, the count: ``_article_root_relations``).
+PAGE_RELATIONS = PREFETCHED
+
+
+@functools.cache
+def _article_root_relations() -> frozenset[str]:
+    # Looked up when first planned: schema.pagination declares Connection.
+    return PREFETCHED | declaration("Connection").relations_of("totalCount")
 
 
 @dataclass(frozen=True)
@@ -146,7 +190,7 @@ class Plan:
     @functools.cached_property
     def reads_raw(self) -> bool:
         """Some root field needs the request's raw reader (PostgreSQL)."""
-        return any(root.name in RAW_ROOTS for root in self.roots)
+        return any(root.name in RAW_ROOTS and root.selection is None for root in self.roots)
 
 
 @dataclass(frozen=True)
@@ -158,6 +202,8 @@ class Obj:
     related: Any
     request: Request
     cursor: str | None = None
+    pages: dict[str, Any] = field(default_factory=dict)
+    """Its nested pages, by response key (filled in after the rows are read)."""
 
 
 def operation_of(
@@ -215,10 +261,13 @@ def plan_operation(
     operation_name: str | None,
     readers: "Readers | None" = None,
     variables: VariableValues | None = None,
+    raw_articles: bool = True,
 ) -> Plan | None:
     """The plan for the operation a request runs, or None when it is not plannable.
 
-    ``readers``: what the caller can read besides articles.
+    ``readers``: what the caller can read besides articles. ``raw_articles``: articles are
+    read as raw rows (PostgreSQL's raw reader); otherwise as objects, as the resolvers read
+    them.
     ``@skip``/``@include`` and inner fields' arguments are read while planning, with the
     coerced ``variables``: the plan holds for requests with the same values of
     ``planned_variables(document, operation)``.
@@ -232,7 +281,8 @@ def plan_operation(
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     try:
-        return _Planner(schema, fragments, readers or Readers(), variables).operation(operation)
+        planner = _Planner(schema, fragments, readers or Readers(), variables, raw_articles)
+        return planner.operation(operation)
     except _NotPlannable:
         return None
 
@@ -251,12 +301,14 @@ class _Planner:
         fragments: Mapping[str, FragmentDefinitionNode],
         readers: "Readers",
         variables: VariableValues | None,
+        raw_articles: bool = True,
     ):
         self.schema = schema
         self.fragments = fragments
         self.objects = readers.objects
         self.readers = readers
         self.variables = variables
+        self.raw_articles = raw_articles
 
     def type(self, name: str) -> GraphQLObjectType:
         found = self.schema.get_type(name)
@@ -275,6 +327,16 @@ class _Planner:
                 self.check_arguments(query, name)
             if name == "__typename":
                 roots.append(RootField(key, name, nodes[0], needs, []))
+            elif name in RAW_ROOTS and not self.raw_articles:
+                found = ObjectNeeds()
+                fields = self.root_object(self.selections(nodes), query, name, found)
+                if found.pages or not found.relations <= _article_root_relations():
+                    raise _NotPlannable
+                selection = selection_for(found.columns, found.relations)
+                relations = frozenset(found.relations)
+                roots.append(
+                    RootField(key, name, nodes[0], needs, fields, relations, selection=selection)
+                )
             elif name == "article":
                 fields = self.article(self.selections(nodes), needs)
                 roots.append(RootField(key, name, nodes[0], needs, fields))
@@ -287,19 +349,29 @@ class _Planner:
                 )
                 roots.append(RootField(key, name, nodes[0], needs, fields))
             elif name in self.objects:
-                relations: set[str] = set()
-                fields = self.root_object(self.selections(nodes), query, name, relations)
-                if not relations <= self.objects[name]:
+                found = ObjectNeeds()
+                fields = self.root_object(self.selections(nodes), query, name, found)
+                if not found.relations <= self.objects[name]:
                     raise _NotPlannable
-                roots.append(RootField(key, name, nodes[0], needs, fields, frozenset(relations)))
+                roots.append(
+                    RootField(
+                        key,
+                        name,
+                        nodes[0],
+                        needs,
+                        fields,
+                        frozenset(found.relations),
+                        tuple(found.pages),
+                    )
+                )
             elif name in self.readers.node_roots:
                 by_type = {}
                 for type_name, readable in self.readers.by_id.items():
-                    relations = set()
-                    fields = self.object(self.selections(nodes), type_name, relations)
-                    if not relations <= readable:
+                    found = ObjectNeeds()
+                    fields = self.object(self.selections(nodes), type_name, found)
+                    if not found.relations <= readable:
                         raise _NotPlannable
-                    by_type[type_name] = (fields, frozenset(relations))
+                    by_type[type_name] = (fields, frozenset(found.relations), tuple(found.pages))
                 roots.append(RootField(key, name, nodes[0], needs, [], by_type=by_type))
             else:
                 raise _NotPlannable
@@ -310,18 +382,17 @@ class _Planner:
         selection_set: SelectionSetNode,
         query: GraphQLObjectType,
         name: str,
-        relations: set[str],
+        needs: ObjectNeeds,
     ) -> Fields:
         """Root field ``name``'s declared object, or connection of them (by its type)."""
         target = get_named_type(query.fields[name].type)
         if not isinstance(target, GraphQLObjectType):
             raise _NotPlannable
-        nodes = target.fields.get("nodes") if target.name.endswith("Connection") else None
-        if nodes is None:
-            return self.object(selection_set, target.name, relations)
-        item = get_named_type(nodes.type).name
-        node = partial(self.object, type_name=item, relations=relations)
-        return self.connection(selection_set, target.name, node, relations)
+        item = _item_type(target)
+        if item is None:
+            return self.object(selection_set, target.name, needs)
+        node = partial(self.object, type_name=item, needs=needs)
+        return self.connection(selection_set, target.name, node, needs.relations)
 
     def check_arguments(self, parent: GraphQLObjectType, name: str) -> None:
         """Every argument the schema gives the field is declared (its meaning is known)."""
@@ -467,10 +538,10 @@ class _Planner:
         return fields
 
     def object(
-        self, selection_set: SelectionSetNode, type_name: str, relations: set[str] | None
+        self, selection_set: SelectionSetNode, type_name: str, needs: ObjectNeeds | None
     ) -> Fields:
         """An object of ``type_name`` whose every field its declaration makes, built from an
-        ``Obj``. The relations its fields read are added to ``relations`` (None: it has none)."""
+        ``Obj``. What its fields read is added to ``needs`` (None: it reads no relations)."""
         parent = self.type(type_name)
         declared = declaration(type_name)
         fields: Fields = []
@@ -484,13 +555,19 @@ class _Planner:
             if source is None or definition is None:
                 raise _NotPlannable
             arguments = self.arguments(parent, name, nodes)
+            target = get_named_type(definition.type)
+            if isinstance(source, Relation) and source.arguments and needs is not None:
+                page = self.nested_page(key, parent, name, source, arguments, nodes)
+                needs.pages.append(page)
+                fields.append((key, _page_at(key, page.fields)))
+                continue
             if arguments and not (isinstance(source, Computed) and source.derive is not None):
                 raise _NotPlannable
-            if relations is not None:
-                relations |= declared.relations_of(name)
+            if needs is not None:
+                needs.relations |= declared.relations_of(name)
+                needs.columns |= declared.columns_of(name) or frozenset()
             elif declared.relations_of(name):
                 raise _NotPlannable
-            target = get_named_type(definition.type)
             if isinstance(source, GlobalId):
                 fields.append((key, _object_id(type_name)))
             elif isinstance(source, Column):
@@ -517,6 +594,32 @@ class _Planner:
             else:
                 raise _NotPlannable
         return fields
+
+    def nested_page(
+        self,
+        key: str,
+        parent: GraphQLObjectType,
+        name: str,
+        source: Relation,
+        arguments: Mapping[str, Any],
+        nodes: Sequence[FieldNode],
+    ) -> NestedPage:
+        """A page of articles in each object (``Author.articles``), read by its loader."""
+        target = get_named_type(parent.fields[name].type)
+        if not isinstance(target, GraphQLObjectType) or _item_type(target) != "Article":
+            raise _NotPlannable
+        inner, counted = ObjectNeeds(), set[str]()
+        node = partial(self.object, type_name="Article", needs=inner)
+        fields = self.connection(self.selections(nodes), target.name, node, counted)
+        if inner.pages or not inner.relations <= PAGE_RELATIONS:
+            raise _NotPlannable
+        if counted and source.counted_by is None:
+            raise _NotPlannable
+        selection = selection_for(inner.columns, inner.relations)
+        count = source.counted_by if counted else None
+        return NestedPage(
+            key, parent.name, name, source.via, dict(arguments), selection, fields, count
+        )
 
     def arguments(
         self, parent: GraphQLObjectType, name: str, nodes: Sequence[FieldNode]
@@ -676,6 +779,16 @@ def _made_list(value: Make, fields: Fields) -> Make:
 
 def _derived(derive: Derive, arguments: Mapping[str, Any]) -> Make:
     return lambda obj: derive(obj.row, obj.related, arguments, obj.request)
+
+
+def _item_type(connection: GraphQLObjectType) -> str | None:
+    """The type of a connection's items (None: ``connection`` is not one)."""
+    nodes = connection.fields.get("nodes") if connection.name.endswith("Connection") else None
+    return None if nodes is None else get_named_type(nodes.type).name
+
+
+def _page_at(key: str, fields: Fields) -> Make:
+    return lambda obj: build(fields, obj.pages[key])
 
 
 def _read_as_rows(type_name: str) -> bool:

@@ -24,7 +24,10 @@ TAG = declare(
         "slug": Column("slug"),
         "name": Column("name"),
         "articles": Relation(
-            "Article", via="articles_of_tag", arguments=frozenset({"first", "after"})
+            "Article",
+            via="articles_of_tag",
+            arguments=frozenset({"first", "after"}),
+            counted_by="article_count_of_tag",
         ),
     },
 )
@@ -48,13 +51,13 @@ class TagType(Node):
     ) -> Connection[Annotated["ArticleType", strawberry.lazy("schema.articles.types")]]:
         from schema.articles.types import ArticleType
 
-        loaders = info.context.loaders
+        loaders, articles = info.context.loaders, TAG.relation("articles")
         selection = connection_selection_of(info.selected_fields)
-        page, related = await loaders.articles_of_tag.load(
+        page, related = await loaders.by_name(articles.via).load(
             (self.pk, PageArgs(first=first, after=after), selection)
         )
         return Connection.of(
             page,
             lambda row: ArticleType.from_model(row, related),
-            lambda: loaders.article_count_of_tag.load(self.pk),
+            lambda: loaders.by_name(articles.counted_by).load(self.pk),
         )

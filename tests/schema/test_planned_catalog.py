@@ -9,13 +9,14 @@ runs on SQLite too. Each test runs a document both ways, as the public and as an
 and compares the encoded answers and when they expire.
 """
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import orjson
 import pytest
 import strawberry
 
+from models.article import ArticleStatus
 from models.db import SessionMaker
 from models.opening_hours import DayHours
 from models.services.offices import ExceptionSpec, create_office
@@ -26,7 +27,7 @@ from schema.context import Context
 from schema.limits import QueryLimits
 from schema.node import to_global_id
 from schema.root import build_schema
-from tests.factories import make_author, make_office, make_tag
+from tests.factories import make_article, make_author, make_office, make_tag
 
 pytestmark = pytest.mark.anyio
 
@@ -149,10 +150,89 @@ PLANNED = {
     """,
 }
 
+PLANNED_ARTICLES = {
+    "deep (bench)": """
+        query Deep {
+          authors(first: 20) {
+            nodes {
+              name slug
+              articles(first: 10) { nodes { title slug publishedAt tags { name slug } } }
+            }
+          }
+        }
+    """,
+    "an author's pages": """
+        query Author($author: String!, $after: String) {
+          author(slug: $author) {
+            name
+            first: articles(first: 2) {
+              __typename
+              edges { cursor node { __typename id title readingTimeMinutes } }
+              pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+            }
+            next: articles(first: 2, after: $after) { nodes { slug authors { name } } }
+            all: articles { nodes { slug status language createdAt updatedAt version } }
+          }
+        }
+    """,
+    "a tag's articles, by id too": """
+        query Tag($tag: ID!) {
+          tag(id: $tag) { articles(first: 3) { nodes { title authors { slug name email } } } }
+          node(id: $tag) { ... on Tag { name articles { nodes { slug tags { slug } } } } }
+          tags { nodes { slug articles(first: 1) { nodes { slug } } } }
+        }
+    """,
+    "the news list (bench)": """
+        query ListPage {
+          articles(first: 20) { nodes { title slug lead publishedAt authors { name } } }
+        }
+    """,
+    "every column of a page": """
+        query Page($first: Int, $after: String) {
+          articles(first: $first, after: $after, orderBy: TITLE_ASC) {
+            totalCount
+            edges {
+              cursor
+              node {
+                __typename id slug title lead body bodyHtml status language publishedAt
+                createdAt updatedAt version sourceName sourceUrl readingTimeMinutes
+                authors { id name } tags { __typename id slug }
+              }
+            }
+            pageInfo { hasNextPage endCursor }
+          }
+        }
+    """,
+    "filtered and searched": """
+        query {
+          tagged: articles(filter: {tag: "culture"}, last: 2) { nodes { title } }
+          found: articles(search: "word") { totalCount nodes { slug } }
+          drafts: articles(filter: {status: DRAFT}) { nodes { title status } }
+        }
+    """,
+    "one article": """
+        query {
+          article(slug: "article-does-not-exist") { title }
+          two: article(slug: "navina-2") { ...Read jsonLd }
+          draft: article(slug: "draft") { ...Read }
+          a: articles(first: 1) { nodes { id } }
+        }
+        fragment Read on Article { title authors { name } tags { name } readingTimeMinutes }
+    """,
+    "an author's article count": """
+        query Author($author: String!) {
+          author(slug: $author) { articles { totalCount } }
+          authors { nodes { slug articles(first: 1) { totalCount nodes { slug } } } }
+        }
+    """,
+}
+PLANNED.update(PLANNED_ARTICLES)
+
 # Not planned: graphql-core answers, the same as ever.
 DECLINED = {
-    "an author's articles": """
-        query Author($author: String!) { author(slug: $author) { articles { totalCount } } }
+    "an article's corrections": "query { articles { nodes { corrections { note } } } }",
+    "an article's authors' articles": """
+        query { articles { nodes { authors { articles { nodes { slug } } } } } }
     """,
 }
 
@@ -177,11 +257,15 @@ async def offices(sessionmaker: SessionMaker) -> dict[str, Any]:
         )
     for n in range(3):
         await make_office(sessionmaker, name=f"Office {n}")
-    await make_author(sessionmaker, "Ірына Лук'янава", slug="iryna", avatar_url="/a/i.jpg")
-    await make_author(sessionmaker, "Андрэй", slug="andrei", email=None)
+    iryna = await make_author(sessionmaker, "Ірына Лук'янава", slug="iryna", avatar_url="/a/i.jpg")
+    andrei = await make_author(sessionmaker, "Андрэй", slug="andrei", email=None)
     await make_author(sessionmaker, 'Zoë "Z" </script>', slug="zoe", bio="Line\nbreak")
-    for name in ("Эканоміка", "Culture", "Спорт"):
-        tag = await make_tag(sessionmaker, name)
+    tags = [
+        await make_tag(sessionmaker, name, slug=slug)
+        for name, slug in (("Эканоміка", "economy"), ("Culture", "culture"), ("Спорт", "sport"))
+    ]
+    tag = tags[-1]
+    await _articles(sessionmaker, [iryna, andrei], tags)
     assert holidays.id is not None and tag.id is not None
     return {
         "slug": "kopyl-with-holidays",
@@ -191,6 +275,28 @@ async def offices(sessionmaker: SessionMaker) -> dict[str, Any]:
         "at": "2024-03-08T10:00:00+03:00",
         "tag": to_global_id("Tag", tag.id),
     }
+
+
+async def _articles(sessionmaker: SessionMaker, authors: list[Any], tags: list[Any]) -> None:
+    """Articles by both authors in turn, some with two, some with none; a draft, one scheduled
+    after NOW and one published at the same instant as another (cursors break the tie)."""
+    for n in range(7):
+        await make_article(
+            sessionmaker,
+            f"Навіна {n} <b>&</b>",
+            published_at=NOW - timedelta(days=n // 2, hours=n % 2 * 0),
+            authors=[authors[n % 2], authors[(n + 1) % 2]][: 1 + n % 3 // 2],
+            tags=tags[: n % 3],
+            lead="Lead " * n,
+            body="Word " * (n * 150),
+            slug=f"navina-{n}",
+        )
+    await make_article(
+        sessionmaker, "Draft", status=ArticleStatus.DRAFT, authors=authors[:1], slug="draft"
+    )
+    await make_article(
+        sessionmaker, "Later", published_at=NOW + timedelta(hours=1), authors=authors, tags=tags
+    )
 
 
 class TwoPaths:

@@ -1,14 +1,15 @@
-"""Random read documents over offices, authors and tags: the plan answers what graphql-core
-answers, byte for byte, as the public and as an editor, on both databases.
+"""Random read documents over offices, authors, tags and articles: the plan answers what
+graphql-core answers, byte for byte, as the public and as an editor, on both databases.
 
-Selections are drawn from the schema's own types (every field, nested objects, connections,
-``node`` with fragments on its types and on ``Node``), with aliases, ``@skip``/``@include``
+Selections are drawn from the schema's own types (every field, nested objects, connections
+such as an author's or tag's articles, ``node`` with fragments on its types and on
+``Node``), with aliases, ``@skip``/``@include``
 on literals and on variables, and ``at`` written out or in a variable. Where the plan
 declines a document (a field it does not cover), both answers still come from graphql-core
 and must agree all the same; ``test_most_documents_are_planned`` keeps the draw honest.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from models.article import ArticleStatus
 from models.db import SessionMaker
 from models.services.seed import load_seed
 from models.viewer import ANONYMOUS, Role, Viewer
@@ -29,7 +31,7 @@ from schema.limits import QueryLimits
 from schema.node import to_global_id
 from schema.root import build_schema
 from schema.strawberry_internals import graphql_schema
-from tests.factories import make_author, make_office, make_tag
+from tests.factories import make_article, make_author, make_office, make_tag
 
 pytestmark = pytest.mark.anyio
 
@@ -39,9 +41,11 @@ NOW = datetime(2024, 1, 10, 8, 0, tzinfo=UTC)
 EDITOR = Viewer(Role.EDITOR, "desk")
 MAX_DEPTH = 3
 INSTANTS = ["2024-03-08T10:00:00+03:00", "2024-01-10T13:30:00+03:00", "2024-01-13T09:00:00Z"]
-# Fields whose arguments the plan cannot take (they page articles): left out of the draw.
-LEFT_OUT = {"articles"}
+# Pages of articles in an object: their size.
+PAGE_SIZES = ["", "(first: 1)", "(first: 3)"]
 ROOTS = {
+    "article": '(slug: "navina-2")',
+    "articles": "(first: 4)",
     "office": '(slug: "kopyl-district-executive-committee")',
     "offices": "(first: 3)",
     "author": '(slug: "iryna")',
@@ -81,7 +85,7 @@ class Document:
         named = get_named_type(type_)
         if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
             return ""
-        fields = [(n, f) for n, f in named.fields.items() if n not in LEFT_OUT]
+        fields = list(named.fields.items())
         parts = []
         for _ in range(self.draw(st.integers(1, 4))):
             if depth >= MAX_DEPTH or self.draw(st.integers(0, 14)) == 0:
@@ -89,7 +93,7 @@ class Document:
             else:
                 parts.append(self.field(*self.draw(st.sampled_from(fields)), depth))
         if isinstance(named, GraphQLInterfaceType):
-            for possible in ("Office", "Author", "Tag"):
+            for possible in ("Office", "Author", "Tag", "Article"):
                 if self.draw(st.booleans()):
                     inner = self.selection(SCHEMA.get_type(possible), depth + 1)
                     parts.append(f"... on {possible}{self.condition()}{inner}")
@@ -108,6 +112,8 @@ class Document:
             at = self.draw(st.sampled_from(INSTANTS))
             written = self.variable("DateTime", at) if self.draw(st.booleans()) else f'"{at}"'
             arguments = f"(at: {written})"
+        elif "first" in field.args:
+            arguments = self.draw(st.sampled_from(PAGE_SIZES))
         return f"{alias}{name}{arguments}{self.condition()}{self.selection(field.type, depth + 1)}"
 
 
@@ -125,19 +131,34 @@ def documents(draw: st.DrawFn, ids: tuple[str, ...]) -> tuple[str, dict[str, Any
     return f"{header} {{ {' '.join(calls)} }}", document.variables
 
 
-IDS = (to_global_id("Office", 1), to_global_id("Author", 1), to_global_id("Tag", 1))
+IDS = tuple(to_global_id(name, 1) for name in ("Office", "Author", "Tag", "Article"))
 
 
 @pytest.fixture
 async def catalog(sessionmaker: SessionMaker) -> SessionMaker:
-    """The seed's office (ids start at 1: the database is new), authors, tags, offices."""
+    """The seed's office (ids start at 1: the database is new), authors, tags, offices and
+    articles (a draft among them)."""
     async with sessionmaker() as session:
         await load_seed(session)
-    await make_author(sessionmaker, "Ірына", slug="iryna", avatar_url="/i.jpg")
-    await make_author(sessionmaker, "Андрэй", slug="andrei", email=None)
-    for name, slug in (("Спорт", "sport"), ("Culture", "culture")):
+    iryna = await make_author(sessionmaker, "Ірына", slug="iryna", avatar_url="/i.jpg")
+    andrei = await make_author(sessionmaker, "Андрэй", slug="andrei", email=None)
+    tags = [
         await make_tag(sessionmaker, name, slug=slug)
+        for name, slug in (("Спорт", "sport"), ("Culture", "culture"))
+    ]
     await make_office(sessionmaker, name="Другі офіс")
+    for n in range(5):
+        await make_article(
+            sessionmaker,
+            f"Навіна {n}",
+            slug=f"navina-{n}",
+            published_at=NOW - timedelta(hours=n // 2),  # two at each instant: ties
+            authors=[iryna, andrei][n % 2 :][: 1 + n % 3],
+            tags=tags[: n % 3],
+            body="Слова " * (n * 120),
+            source_name="BelTA" if n % 2 else None,
+        )
+    await make_article(sessionmaker, "Draft", status=ArticleStatus.DRAFT, authors=[iryna])
     return sessionmaker
 
 
@@ -150,7 +171,7 @@ async def answer(
     return orjson.dumps({"data": result.data, "errors": errors}), context.answered_by_plan
 
 
-SEEN = {"planned": 0, "all": 0}
+SEEN = {"planned": 0, "all": 0, "with articles": 0}
 
 
 @settings(
@@ -168,6 +189,7 @@ async def test_planned_answers_are_graphql_cores(catalog, document, editor) -> N
     assert planned.decode() == regular.decode(), query
     SEEN["all"] += 1
     SEEN["planned"] += by_plan
+    SEEN["with articles"] += by_plan and "articles" in query
 
 
 def test_most_documents_are_planned() -> None:
@@ -175,3 +197,4 @@ def test_most_documents_are_planned() -> None:
     if SEEN["all"] == 0:
         pytest.skip("the equivalence test did not run")
     assert SEEN["planned"] >= SEEN["all"] // 3, SEEN
+    assert SEEN["with articles"] >= SEEN["all"] // 10, SEEN

@@ -2,6 +2,8 @@
 declared is not planned."""
 
 import re
+from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from graphql import (
@@ -14,13 +16,17 @@ from graphql import (
     parse,
     print_schema,
 )
+from strawberry.dataloader import DataLoader
 
 from models.article import Article
 from models.author import Author
+from models.db import SessionMaker
 from models.office import Office, OfficeException, OfficeHours, OfficePhone
 from models.revision import ArticleCorrection, ArticleRevision
 from models.tag import Tag
+from models.viewer import ANONYMOUS
 from schema.compiled.plan import plan_operation
+from schema.loaders import Loaders
 from schema.root import build_schema
 from schema.sources import Column, Computed, Nested, Relation, declaration
 from schema.strawberry_internals import graphql_schema
@@ -161,3 +167,31 @@ def test_an_undeclared_field_makes_the_planner_decline():
     assert plan_operation(schema, LIST, None) is not None
     asking = parse("query { articles(first: 2) { nodes { title wordCount } } }")
     assert plan_operation(schema, asking, None) is None
+
+
+def _declared(type_name: str) -> bool:
+    try:
+        declaration(type_name)
+    except KeyError:
+        return False
+    return True
+
+
+def test_pages_of_related_rows_name_the_loaders_that_read_them() -> None:
+    # given: every relation with arguments (a page of rows in each parent)
+    loaders = Loaders(cast(SessionMaker, None), ANONYMOUS, datetime.now(UTC))  # never reads
+    pages = [
+        source
+        for type_name in read_types(SCHEMA)
+        if _declared(type_name)
+        for source in declaration(type_name).fields.values()
+        if isinstance(source, Relation) and source.arguments
+    ]
+
+    # then: the resolver and the planner load them through the loaders they name
+    assert len(pages) == 2  # an author's and a tag's articles
+    for source in pages:
+        assert isinstance(loaders.by_name(source.via), DataLoader)
+        assert isinstance(loaders.by_name(source.counted_by), DataLoader)
+    with pytest.raises(LookupError, match="no loader named 'nope'"):
+        loaders.by_name("nope")
