@@ -248,6 +248,11 @@ class CompiledQueries:
         plan = plan_operation(
             self.schema, document, operation_name, self.readers, variables, raw_articles=raw
         )
+        if plan is None and raw:
+            # E.g. articles' totalCount or jsonLd: not in a raw row, but read as objects.
+            plan = plan_operation(
+                self.schema, document, operation_name, self.readers, variables, raw_articles=False
+            )
         if plan is None:
             logger.debug("not planned: operation %r", operation_name)
         return plan

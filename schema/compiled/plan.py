@@ -7,7 +7,8 @@ the caller's ``objects`` (``office(s)``, ``author(s)``, ``tag(s)``) and its ``no
 - with a raw reader (``raw_articles``, PostgreSQL), articles at the root: their columns,
   ``id``, ``readingTimeMinutes``, ``__typename`` and the byline's and tags' text fields,
   read as one raw row per article (``models/rawdb.py``);
-- every other object, articles at the root without a raw reader among them: every field
+- every other object, articles at the root without a raw reader among them (the caller
+  plans a document again so when its raw articles ask for more): every field
   its declaration (``schema/sources.py``) makes: columns (``editors_only`` ones null unless
   the request reads private fields), nested objects, relations without arguments (phones,
   an article's byline), functions of the row (breaks, the address, reading time) and
