@@ -52,8 +52,8 @@ def create_app(
     everything alive (the schema, its plans' types, SQLAlchemy's metadata, modules) out of
     the garbage collector's sight with ``gc.freeze()``. Those objects live as long as the
     process, yet every full collection walked them all; a request makes hundreds of
-    objects, so collections are frequent (bench: offices uncached +39%). Off for apps made
-    per test, which start and stop many times in one process.
+    objects, so collections are frequent (README: Benchmarks, uncached reads 20-40% faster).
+    Off for apps made per test, which start and stop many times in one process.
     """
     settings = settings or Settings()
     owns_engine = engine is None
