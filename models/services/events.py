@@ -37,6 +37,7 @@ from models.content_event import PROCESS_ID
 from models.content_event import ContentEvent as ContentEvent  # re-exported: listeners get these
 from models.db import CONNECT_TIMEOUT_SECONDS
 from models.services import outbox
+from models.waiting import wait_at_most
 
 logger = logging.getLogger("vestnik.events")
 
@@ -225,12 +226,9 @@ async def _listen_forever(
             gap = on_gap()
             if gap is not None:
                 await gap
-            while not lost.is_set():
-                try:
-                    await asyncio.wait_for(lost.wait(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    # A connection that died silently (network) raises here.
-                    await connection.execute("SELECT 1", timeout=CONNECT_TIMEOUT_SECONDS)
+            while not await wait_at_most(lost, KEEPALIVE_SECONDS):
+                # A connection that died silently (network) raises here.
+                await connection.execute("SELECT 1", timeout=CONNECT_TIMEOUT_SECONDS)
             logger.warning("lost the content notification connection; reconnecting")
         except asyncio.CancelledError:
             raise

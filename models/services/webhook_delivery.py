@@ -35,6 +35,7 @@ from models.content_event import ContentEvent
 from models.db import SessionMaker
 from models.services import events
 from models.services.webhooks import refused_address, resolve
+from models.waiting import wait_at_most
 from models.webhook import DeliveryStatus, Webhook, WebhookDelivery
 
 logger = logging.getLogger("vestnik.webhooks")
@@ -143,8 +144,7 @@ class WebhookDispatcher:
                     raise
                 except Exception:  # the database is down, say: try again at the next poll
                     logger.warning("webhook deliveries paused", exc_info=True)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                await wait_at_most(self._wake, delay)
 
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
