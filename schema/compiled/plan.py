@@ -161,13 +161,12 @@ class RootField:
 # Root fields read through asyncpg (models/rawdb.py) where there is a raw reader; the
 # others (and these without one) through the services.
 RAW_ROOTS = frozenset({"article", "articles"})
-# What an article read as an object fetches with it: its prefetched relations (and on the
-# root list, the count: ``_article_root_relations``).
-PAGE_RELATIONS = PREFETCHED
 
 
 @functools.cache
 def _article_root_relations() -> frozenset[str]:
+    """What a root list of articles read as objects reads: the relations an article read
+    fetches with it (``PREFETCHED``) and the count."""
     # Looked up when first planned: schema.pagination declares Connection.
     return PREFETCHED | declaration("Connection").relations_of("totalCount")
 
@@ -612,7 +611,7 @@ class _Planner:
         inner, counted = ObjectNeeds(), set[str]()
         node = partial(self.object, type_name="Article", needs=inner)
         fields = self.connection(self.selections(nodes), target.name, node, counted)
-        if inner.pages or not inner.relations <= PAGE_RELATIONS:
+        if inner.pages or not inner.relations <= PREFETCHED:
             raise _NotPlannable
         if counted and source.counted_by is None:
             raise _NotPlannable
