@@ -8,6 +8,7 @@ import sqlite3
 from enum import Enum
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,6 +37,9 @@ def make_engine(
     PostgreSQL's own ``statement_timeout``; 0 turns it off). SQLite ignores all three.
     """
     parsed = sa.engine.make_url(url)
+    # JSON columns (an office's breaks) are decoded by orjson: some 600 small values on
+    # the offices page, where the standard library's decoder took about 7% of the time.
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         sqlite_connect.open_connections_with(engine.sync_engine)

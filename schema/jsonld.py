@@ -17,9 +17,9 @@ from typing import Any
 
 from models.article import Article, Language
 from models.author import Author
-from models.office import Office, OfficeException, OfficeHours, OfficePhone, PhoneKind
+from models.office import Office, PhoneKind, StoredException, StoredHours, StoredPhone
 from models.opening_hours import DayHours
-from models.services.offices import day_hours
+from models.services.offices import exception_hours, weekly_hours
 
 JsonLd = dict[str, Any]
 
@@ -64,9 +64,9 @@ def news_article(article: Article, authors: Sequence[Author]) -> JsonLd:
 
 def government_office(
     office: Office,
-    phones: Sequence[OfficePhone],
-    hours: Sequence[OfficeHours],
-    exceptions: Sequence[OfficeException],
+    phones: Sequence[StoredPhone],
+    hours: Sequence[StoredHours],
+    exceptions: Sequence[StoredException],
 ) -> JsonLd:
     """A ``GovernmentOffice``: address, phones, e-mail, website, location and opening hours.
 
@@ -93,8 +93,7 @@ def government_office(
     data["openingHoursSpecification"] = [
         _hours_spec(span, dayOfWeek=DAY_NAMES[row.weekday - 1])
         for row in hours
-        if (day := day_hours(row)) is not None
-        for span in _clock_spans(day)
+        for span in _clock_spans(weekly_hours(row))
     ]
     special = [spec for row in exceptions for spec in _special_specs(row)]
     if special:
@@ -143,7 +142,7 @@ def _postal_address(office: Office) -> JsonLd:
     return {"@type": "PostalAddress", **{key: value for key, value in fields.items() if value}}
 
 
-def _phones(phones: Sequence[OfficePhone]) -> JsonLd:
+def _phones(phones: Sequence[StoredPhone]) -> JsonLd:
     voice = [p for p in phones if p.kind != PhoneKind.FAX]
     faxes = [p for p in phones if p.kind == PhoneKind.FAX]
     main = next((p for p in voice if p.kind == PhoneKind.RECEPTION), voice[0] if voice else None)
@@ -158,7 +157,7 @@ def _phones(phones: Sequence[OfficePhone]) -> JsonLd:
     return data
 
 
-def _contact_point(phone: OfficePhone) -> JsonLd:
+def _contact_point(phone: StoredPhone) -> JsonLd:
     point: JsonLd = {"@type": "ContactPoint", "telephone": phone.number}
     # contactType names the line's purpose; "other" says nothing, so it is left out. (Rows
     # read back hold the kind as a plain string: compare and convert, never ``is``.)
@@ -169,8 +168,8 @@ def _contact_point(phone: OfficePhone) -> JsonLd:
     return point
 
 
-def _special_specs(row: OfficeException) -> list[JsonLd]:
-    day = day_hours(row)
+def _special_specs(row: StoredException) -> list[JsonLd]:
+    day = exception_hours(row)
     spans = [CLOSED_ALL_DAY] if day is None else _clock_spans(day)
     on = row.day.isoformat()
     return [_hours_spec(span, validFrom=on, validThrough=on) for span in spans]

@@ -17,12 +17,10 @@ from models import (
     ArticleTag,
     Author,
     Office,
-    OfficeException,
-    OfficeHours,
-    OfficePhone,
     Tag,
 )
 from models.db import SessionMaker
+from models.office import StoredException, StoredHours, StoredPhone
 from models.revision import ArticleCorrection, ArticleRevision
 from models.services import articles, catalog, offices
 from models.services.articles import ArticleRead, Related
@@ -72,13 +70,13 @@ class Loaders:
         self.revisions: DataLoader[int, list[ArticleRevision]] = self._loader(
             lambda s, ids: articles.revisions_of_articles(s, article_ids=ids)
         )
-        self.phones: DataLoader[int, list[OfficePhone]] = self._loader(
+        self.phones: DataLoader[int, list[StoredPhone]] = self._loader(
             lambda s, ids: offices.phones_of_offices(s, office_ids=ids)
         )
-        self.hours: DataLoader[int, list[OfficeHours]] = self._loader(
+        self.hours: DataLoader[int, list[StoredHours]] = self._loader(
             lambda s, ids: offices.hours_of_offices(s, office_ids=ids)
         )
-        self.exceptions: DataLoader[int, list[OfficeException]] = self._loader(
+        self.exceptions: DataLoader[int, list[StoredException]] = self._loader(
             lambda s, ids: offices.exceptions_of_offices(s, office_ids=ids)
         )
         self.articles_of_author = DataLoader(self._pages_loader(ArticleAuthor))

@@ -18,7 +18,7 @@ import phonenumbers
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.columns import utcnow
@@ -37,6 +37,9 @@ from models.office import (
     OfficePhone,
     PhoneEntry,
     PhoneKind,
+    StoredException,
+    StoredHours,
+    StoredPhone,
 )
 from models.opening_hours import WEEKDAY_ABBR, DayHours, Interval, Schedule, validate_day
 from models.phones import normalize_phone
@@ -58,31 +61,34 @@ Child = TypeVar("Child", OfficePhone, OfficeHours, OfficeException)
 
 
 async def _children(
-    session: AsyncSession, model: type[Child], order: Any, office_ids: Sequence[int]
-) -> list[list[Child]]:
-    stmt = select(model).where(col(model.office_id).in_(office_ids)).order_by(order)
-    grouped: dict[int, list[Child]] = {id: [] for id in office_ids}
-    for row in (await session.exec(stmt)).all():
+    session: AsyncSession, model: type[Child], order: str, office_ids: Sequence[int]
+) -> list[list[sa.Row[Any]]]:
+    """Each office's rows of ``model``'s table in ``order``: plain rows (no ORM instances)."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+    stmt = sa.select(table).where(table.c.office_id.in_(office_ids)).order_by(table.c[order])
+    grouped: dict[int, list[sa.Row[Any]]] = {id: [] for id in office_ids}
+    connection = await session.connection()  # Core rows: the ORM adds nothing to a read
+    for row in (await connection.execute(stmt)).all():
         grouped[row.office_id].append(row)
     return [grouped[id] for id in office_ids]
 
 
 async def phones_of_offices(
     session: AsyncSession, *, office_ids: Sequence[int]
-) -> list[list[OfficePhone]]:
-    return await _children(session, OfficePhone, col(OfficePhone.position), office_ids)
+) -> list[list[StoredPhone]]:
+    return await _children(session, OfficePhone, "position", office_ids)
 
 
 async def hours_of_offices(
     session: AsyncSession, *, office_ids: Sequence[int]
-) -> list[list[OfficeHours]]:
-    return await _children(session, OfficeHours, col(OfficeHours.weekday), office_ids)
+) -> list[list[StoredHours]]:
+    return await _children(session, OfficeHours, "weekday", office_ids)
 
 
 async def exceptions_of_offices(
     session: AsyncSession, *, office_ids: Sequence[int]
-) -> list[list[OfficeException]]:
-    return await _children(session, OfficeException, col(OfficeException.day), office_ids)
+) -> list[list[StoredException]]:
+    return await _children(session, OfficeException, "day", office_ids)
 
 
 def breaks_from_json(raw: Sequence[dict[str, Any]]) -> tuple[Interval, ...]:
@@ -99,21 +105,26 @@ def breaks_to_json(breaks: Sequence[Interval]) -> list[dict[str, Any]]:
     ]
 
 
-def day_hours(row: OfficeHours | OfficeException) -> DayHours | None:
-    if isinstance(row, OfficeException) and (row.closed or row.opens is None or row.closes is None):
+def weekly_hours(row: StoredHours) -> DayHours:
+    """A weekday's hours as stored."""
+    return DayHours(row.opens, row.closes, breaks_from_json(row.breaks))
+
+
+def exception_hours(row: StoredException) -> DayHours | None:
+    """An exception's hours as stored; None: closed all day."""
+    if row.closed or row.opens is None or row.closes is None:
         return None
-    assert row.opens is not None and row.closes is not None
     return DayHours(row.opens, row.closes, breaks_from_json(row.breaks))
 
 
 def schedule_of(
-    office: Office, hours: Sequence[OfficeHours], exceptions: Sequence[OfficeException]
+    office: Office, hours: Sequence[StoredHours], exceptions: Sequence[StoredException]
 ) -> Schedule:
     """The office's opening rules as a pure value, ready for ``is_open``/``next_change``."""
     return Schedule(
         timezone=ZoneInfo(office.timezone),
-        weekly={row.weekday: day for row in hours if (day := day_hours(row)) is not None},
-        exceptions={row.day: day_hours(row) for row in exceptions},
+        weekly={row.weekday: weekly_hours(row) for row in hours},
+        exceptions={row.day: exception_hours(row) for row in exceptions},
     )
 
 
@@ -267,11 +278,11 @@ async def _replaced_lists(
             replaced["phones"] = OfficePhone
     if patch.hours is not None:
         (hours,) = await hours_of_offices(session, office_ids=ids)
-        if _weekly(patch.hours) != {row.weekday: day_hours(row) for row in hours}:
+        if _weekly(patch.hours) != {row.weekday: weekly_hours(row) for row in hours}:
             replaced["hours"] = OfficeHours
     if patch.exceptions is not None:
         (days,) = await exceptions_of_offices(session, office_ids=ids)
-        stored_days = {row.day: (day_hours(row), row.note) for row in days}
+        stored_days = {row.day: (exception_hours(row), row.note) for row in days}
         given_days = {e.day: (e.hours, e.note) for e in _exceptions(patch.exceptions)}
         if given_days != stored_days:
             replaced["exceptions"] = OfficeException

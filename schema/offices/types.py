@@ -13,9 +13,9 @@ from strawberry.scalars import JSON
 from models import opening_hours
 from models.columns import require_aware
 from models.errors import DomainError
-from models.office import Office, OfficeException, OfficeHours, OfficePhone
+from models.office import Office, StoredException, StoredHours, StoredPhone
 from models.phones import national_format, tel_uri
-from models.services.offices import breaks_from_json, day_hours, schedule_of
+from models.services.offices import breaks_from_json, schedule_of, weekly_hours
 from schema.context import Info
 from schema.enums import PhoneKind
 from schema.jsonld import government_office
@@ -92,7 +92,7 @@ class Phone:
     e164: str = strawberry.field(description="E.164, e.g. +375171928260.")
 
     @classmethod
-    def from_model(cls, phone: OfficePhone) -> Self:
+    def from_model(cls, phone: StoredPhone) -> Self:
         return cls(**PHONE.values(partial(getattr, phone)))
 
     @strawberry.field(description="National format, as dialled inside the country.")
@@ -157,7 +157,7 @@ class OpeningHours:
     breaks: list[BreakType]
 
     @classmethod
-    def from_model(cls, row: OfficeHours) -> Self:
+    def from_model(cls, row: StoredHours) -> Self:
         return cls(**OPENING_HOURS.values(partial(getattr, row)))
 
 
@@ -171,7 +171,7 @@ class HoursException:
     note: str
 
     @classmethod
-    def from_model(cls, row: OfficeException) -> Self:
+    def from_model(cls, row: StoredException) -> Self:
         return cls(**HOURS_EXCEPTION.values(partial(getattr, row)))
 
 
@@ -179,9 +179,9 @@ class HoursException:
 class OfficeChildren:
     """An office's phones, weekly hours and dated exceptions, where fetched (else ``None``)."""
 
-    phones: Sequence[OfficePhone] | None = None
-    hours: Sequence[OfficeHours] | None = None
-    exceptions: Sequence[OfficeException] | None = None
+    phones: Sequence[StoredPhone] | None = None
+    hours: Sequence[StoredHours] | None = None
+    exceptions: Sequence[StoredException] | None = None
 
     @property
     def fetched(self) -> frozenset[str]:
@@ -274,9 +274,9 @@ OFFICE = declare(
 class OfficeRows:
     """Every child list a field asked for, present (those it did not ask for are empty)."""
 
-    phones: Sequence[OfficePhone]
-    hours: Sequence[OfficeHours]
-    exceptions: Sequence[OfficeException]
+    phones: Sequence[StoredPhone]
+    hours: Sequence[StoredHours]
+    exceptions: Sequence[StoredException]
 
     @classmethod
     def of(cls, children: OfficeChildren) -> "OfficeRows":
@@ -288,7 +288,7 @@ class OfficeRows:
 
     @property
     def weekly(self) -> dict[int, opening_hours.DayHours]:
-        return {row.weekday: day for row in self.hours if (day := day_hours(row)) is not None}
+        return {row.weekday: weekly_hours(row) for row in self.hours}
 
     def schedule(self, office: Office) -> opening_hours.Schedule:
         return schedule_of(office, self.hours, self.exceptions)
