@@ -4,7 +4,8 @@ Pure domain rules with no database, so the API, the seed data and the tests shar
 Hours are local wall-clock times in the schedule's timezone; instants are aware datetimes.
 """
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import combinations
@@ -83,6 +84,22 @@ def next_change(schedule: Schedule, at: datetime) -> datetime | None:
     candidates are tested. ``None`` when nothing changes within ``LOOKAHEAD_DAYS``.
     """
     was_open = is_open(schedule, at)
+    return _first_candidate(schedule, at, lambda c: is_open(schedule, c) != was_open)
+
+
+def next_boundary(schedule: Schedule, at: datetime) -> datetime | None:
+    """The first instant strictly after ``at`` where ``is_open`` may flip: never later than
+    ``next_change``, and much cheaper (no instant is tested). What an answer about "now"
+    stays right until; ``None`` as for ``next_change``."""
+    if at.utcoffset() is None:
+        raise ValueError("at must be a timezone-aware datetime")
+    return _first_candidate(schedule, at, lambda _c: True)
+
+
+def _first_candidate(
+    schedule: Schedule, at: datetime, keep: Callable[[datetime], bool]
+) -> datetime | None:
+    """The earliest candidate instant after ``at`` that ``keep`` keeps, in the schedule's zone."""
     after = at.astimezone(UTC)
     start = after.astimezone(schedule.timezone).date()
     best: datetime | None = None
@@ -92,7 +109,7 @@ def next_change(schedule: Schedule, at: datetime) -> datetime | None:
         hits = [
             c
             for c in _candidates(schedule, start + timedelta(days=offset))
-            if c > after and is_open(schedule, c) != was_open
+            if c > after and keep(c)
         ]
         if best is not None:
             return min([best, *hits]).astimezone(schedule.timezone)
@@ -104,19 +121,28 @@ def next_change(schedule: Schedule, at: datetime) -> datetime | None:
 def _candidates(schedule: Schedule, day: date) -> Iterator[datetime]:
     """UTC instants on a local day where ``is_open`` may flip."""
     tz = schedule.timezone
+    changes = _offset_changes(tz, day)
     hours = hours_on(schedule, day)
     if hours is not None:
         times = {hours.opens, hours.closes}
         for b in hours.breaks:
             times |= {b.start, b.end}
+        # A wall time can mean two instants (or none) only around an offset change: on such
+        # days each is taken in both folds (clocks set back just after midnight repeat the
+        # day's last wall times too, hence the next day's change).
+        folds = (0, 1) if changes or _offset_changes(tz, day + timedelta(days=1)) else (0,)
         for t in times:
-            for fold in (0, 1):
-                yield datetime.combine(day, t, tzinfo=tz).replace(fold=fold).astimezone(UTC)
-    yield from _offset_changes(tz, day)
+            local = datetime.combine(day, t, tzinfo=tz)
+            for fold in folds:
+                yield (local.replace(fold=1) if fold else local).astimezone(UTC)
+    yield from changes
 
 
-def _offset_changes(tz: ZoneInfo, day: date) -> Iterator[datetime]:
-    """The UTC instant the zone's offset changes on a local day, if it does (at most once)."""
+@functools.lru_cache(maxsize=4096)
+def _offset_changes(tz: ZoneInfo, day: date) -> tuple[datetime, ...]:
+    """The UTC instant the zone's offset changes on a local day, if it does (at most once).
+
+    Kept: every office list asks it of the same few days again."""
     lo = int(datetime.combine(day, time(), tzinfo=tz).timestamp())
     hi = int(datetime.combine(day + timedelta(days=1), time(), tzinfo=tz).timestamp())
 
@@ -125,11 +151,11 @@ def _offset_changes(tz: ZoneInfo, day: date) -> Iterator[datetime]:
 
     before = offset(lo)
     if before == offset(hi):
-        return
+        return ()
     while hi - lo > 1:  # zone transitions fall on whole seconds
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if offset(mid) == before else (lo, mid)
-    yield datetime.fromtimestamp(hi, UTC)
+    return (datetime.fromtimestamp(hi, UTC),)
 
 
 def hours_text(weekly: Mapping[int, DayHours]) -> str:

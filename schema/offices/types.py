@@ -205,7 +205,7 @@ def _hours_text(office: Office, rows: "OfficeRows", _a: Mapping[str, Any], _r: R
 
 def _asking(ask: Callable[[opening_hours.Schedule, datetime], R]) -> Derive:
     """``ask`` the schedule about ``at``; asked about "now", the answer (and so the whole
-    response, for caches) expires when the office next opens or closes."""
+    response, for caches) expires at the next instant it may open or close."""
 
     def derive(
         office: Office, rows: "OfficeRows", arguments: Mapping[str, Any], request: Request
@@ -214,7 +214,7 @@ def _asking(ask: Callable[[opening_hours.Schedule, datetime], R]) -> Derive:
         instant = request.now if at is None else require_aware(at, "at")
         schedule = rows.schedule(office)
         if at is None:
-            request.expire_at(opening_hours.next_change(schedule, request.now))
+            request.expire_at(opening_hours.next_boundary(schedule, request.now))
         return ask(schedule, instant)
 
     return derive

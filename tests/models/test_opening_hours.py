@@ -13,6 +13,7 @@ from models.opening_hours import (
     hours_on,
     hours_text,
     is_open,
+    next_boundary,
     next_change,
     validate_day,
 )
@@ -194,6 +195,54 @@ def test_next_change_across_a_dst_overlap() -> None:
         datetime(2025, 10, 26, 1, 0, tzinfo=UTC),  # reopens: the wall clock is back at 02:00
         datetime(2025, 10, 26, 1, 30, tzinfo=UTC),  # closes 02:30 CET
     ]
+
+
+# next_boundary: when an answer about "now" must be asked again
+
+
+TOUCHING_BREAKS = Schedule(
+    MINSK,
+    {
+        3: DayHours(
+            time(9, 0),
+            time(18, 0),
+            (Interval(time(13, 0), time(13, 30)), Interval(time(13, 30), time(14, 0))),
+        )
+    },
+)
+BERLIN_NIGHTS = Schedule(BERLIN, {7: DayHours(time(0, 0), time(2, 30)), 6: SATURDAY})
+
+
+@pytest.mark.parametrize(
+    "schedule", [SEED, WITH_HOLIDAYS, TOUCHING_BREAKS, BERLIN_NIGHTS, Schedule(MINSK, {})]
+)
+def test_next_boundary_is_never_after_the_next_change(schedule: Schedule) -> None:
+    # Every 23 minutes over three weeks, DST days in Berlin included.
+    start = datetime(2025, 10, 13, 0, 0, tzinfo=UTC) if schedule is BERLIN_NIGHTS else minsk(1, 0)
+    for step in range(0, 21 * 24 * 60, 23):
+        at = start + timedelta(minutes=step)
+        boundary, change = next_boundary(schedule, at), next_change(schedule, at)
+        assert (boundary is None) == (change is None)
+        assert boundary is None or change is None or at < boundary <= change, at
+        if boundary is not None and change is not None and boundary < change:
+            # Nothing flips in between: the answer about ``at`` still holds at the boundary.
+            assert is_open(schedule, boundary) == is_open(schedule, at)
+
+
+def test_next_boundary_is_the_next_change_where_every_boundary_flips() -> None:
+    assert next_boundary(SEED, minsk(15, 10)) == minsk(15, 13)
+    assert next_boundary(SEED, minsk(17, 18)) == minsk(20, 8, 30)
+    assert next_boundary(WITH_HOLIDAYS, minsk(6, 18)) == minsk(8, 8, 30)
+
+
+def test_next_boundary_stops_where_touching_breaks_meet() -> None:
+    assert next_boundary(TOUCHING_BREAKS, minsk(15, 13, 10)) == minsk(15, 13, 30)
+    assert next_change(TOUCHING_BREAKS, minsk(15, 13, 10)) == minsk(15, 14)
+
+
+def test_next_boundary_rejects_naive_datetimes() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        next_boundary(SEED, datetime(2025, 1, 15, 10, 0))
 
 
 # hours_text
