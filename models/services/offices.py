@@ -124,8 +124,28 @@ def schedule_of(
     return Schedule(
         timezone=ZoneInfo(office.timezone),
         weekly={row.weekday: weekly_hours(row) for row in hours},
-        exceptions={row.day: exception_hours(row) for row in exceptions},
+        exceptions=_ExceptionDays({row.day: row for row in exceptions}),
     )
+
+
+class _ExceptionDays(Mapping[date, DayHours | None]):
+    """An office's exceptions by day, each made into hours only when asked for: "open now?"
+    looks at a few days of the dozens an office keeps."""
+
+    def __init__(self, rows: dict[date, StoredException]):
+        self._rows = rows
+
+    def __getitem__(self, day: date) -> DayHours | None:
+        return exception_hours(self._rows[day])
+
+    def __contains__(self, day: object) -> bool:
+        return day in self._rows
+
+    def __iter__(self) -> Iterator[date]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 @dataclass(frozen=True)
