@@ -1,9 +1,10 @@
 """Authors: the people (or desks) in an article's byline."""
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import pydantic
+import sqlalchemy as sa
 from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
 
@@ -24,6 +25,10 @@ class Author(AuthorBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+AuthorRead: TypeAlias = Author | sa.Row[Any]
+"""An author as read: the instance, or (an article's byline) a row of its columns by name."""
 
 
 class AuthorCreate(AuthorBase):

@@ -11,11 +11,19 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import pg_connect, sqlite_connect
 
 SessionMaker = async_sessionmaker[AsyncSession]
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A table model's Core table, for reads that want rows, not instances."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]  # SQLModel declares it loosely
+    return table
+
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 POOL_TIMEOUT_SECONDS = 3.0

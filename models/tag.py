@@ -1,6 +1,9 @@
 """Tags: a flat vocabulary attached to articles."""
 
+from typing import Any, TypeAlias
+
 import pydantic
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.inputs import SLUG_PATTERN, EditorInput
@@ -13,6 +16,10 @@ class TagBase(SQLModel):
 
 class Tag(TagBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+
+
+TagRead: TypeAlias = Tag | sa.Row[Any]
+"""A tag as read: the instance, or (an article's tags) a row of its columns by name."""
 
 
 class TagCreate(TagBase):

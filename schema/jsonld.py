@@ -16,7 +16,7 @@ from datetime import datetime, time
 from typing import Any
 
 from models.article import Article, Language
-from models.author import Author
+from models.author import AuthorRead
 from models.office import Office, PhoneKind, StoredException, StoredHours, StoredPhone
 from models.opening_hours import DayHours
 from models.services.offices import exception_hours, weekly_hours
@@ -32,7 +32,7 @@ CLOSED_ALL_DAY = ("00:00", "00:00")
 """How schema.org (and Google) mark a day closed: opens and closes both at midnight."""
 
 
-def news_article(article: Article, authors: Sequence[Author]) -> JsonLd:
+def news_article(article: Article, authors: Sequence[AuthorRead]) -> JsonLd:
     """A ``NewsArticle``: headline, dates, language, byline, publisher and the syndication source.
 
     ``author`` lists the byline as people (name and avatar only). A syndicated story with no
@@ -119,7 +119,7 @@ def _instant(at: datetime) -> str:
     return at.isoformat()
 
 
-def _person(author: Author) -> JsonLd:
+def _person(author: AuthorRead) -> JsonLd:
     # Name (and the public avatar) only: ``Author.email`` is private.
     person: JsonLd = {"@type": "Person", "name": author.name}
     if author.avatar_url:

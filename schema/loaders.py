@@ -19,12 +19,14 @@ from models import (
     Office,
     Tag,
 )
+from models.author import AuthorRead
 from models.db import SessionMaker
 from models.office import StoredException, StoredHours, StoredPhone
 from models.revision import ArticleCorrection, ArticleRevision
 from models.services import articles, catalog, offices
 from models.services.articles import ArticleRead, Related
 from models.services.pagination import Page, PageArgs
+from models.tag import TagRead
 from models.viewer import Viewer
 from schema.articles.selection import ArticleSelection
 
@@ -53,10 +55,10 @@ class Loaders:
         self.office: DataLoader[int, Office | None] = self._loader(
             lambda s, ids: catalog.rows_by_ids(s, Office, ids=ids)
         )
-        self.authors_of_article: DataLoader[int, list[Author]] = self._loader(
+        self.authors_of_article: DataLoader[int, list[AuthorRead]] = self._loader(
             lambda s, ids: articles.authors_of_articles(s, article_ids=ids)
         )
-        self.tags_of_article: DataLoader[int, list[Tag]] = self._loader(
+        self.tags_of_article: DataLoader[int, list[TagRead]] = self._loader(
             lambda s, ids: articles.tags_of_articles(s, article_ids=ids)
         )
         self.translations: DataLoader[str, list[Article]] = self._loader(

@@ -17,17 +17,18 @@ from sqlalchemy.sql import Select
 
 from models.article import Article, ArticleAuthor, ArticleTag
 from models.author import Author
+from models.db import table_of
 from models.services.articles import BYLINE_ORDER, TAG_ORDER
 from models.tag import Tag
 
 AUTHOR_JSON_COLUMNS = frozenset({"id", "slug", "name", "bio", "avatar_url"})
 TAG_JSON_COLUMNS = frozenset({"id", "slug", "name"})
 
-_ARTICLE: sa.Table = Article.__table__  # type: ignore[attr-defined]  # SQLModel declares __table__ loosely
-_AUTHOR: sa.Table = Author.__table__  # type: ignore[attr-defined]
-_TAG: sa.Table = Tag.__table__  # type: ignore[attr-defined]
-_BYLINE: sa.Table = ArticleAuthor.__table__  # type: ignore[attr-defined]
-_TAGGED: sa.Table = ArticleTag.__table__  # type: ignore[attr-defined]
+_ARTICLE = table_of(Article)
+_AUTHOR = table_of(Author)
+_TAG = table_of(Tag)
+_BYLINE = table_of(ArticleAuthor)
+_TAGGED = table_of(ArticleTag)
 
 
 def with_related(

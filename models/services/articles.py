@@ -29,8 +29,9 @@ from models.article import (
     ArticleTag,
     Language,
 )
-from models.author import Author
+from models.author import Author, AuthorRead
 from models.columns import is_storable
+from models.db import table_of
 from models.errors import InvalidInput
 from models.revision import ArticleCorrection, ArticleRevision
 from models.services.pagination import (
@@ -46,7 +47,7 @@ from models.services.pagination import (
     paginate,
     paginate_per_parent,
 )
-from models.tag import Tag
+from models.tag import Tag, TagRead
 from models.viewer import Viewer
 
 
@@ -77,8 +78,8 @@ ORDERINGS = {
 }
 
 
-ARTICLE_COLUMNS: frozenset[str] = frozenset(Article.__table__.columns.keys())  # type: ignore[attr-defined]  # SQLModel declares __table__ loosely
-_ARTICLE_TABLE: sa.Table = Article.__table__  # type: ignore[attr-defined]
+_ARTICLE_TABLE = table_of(Article)
+ARTICLE_COLUMNS: frozenset[str] = frozenset(_ARTICLE_TABLE.columns.keys())
 
 ArticleRow = sa.Row[Any]
 """Some columns of one article, by attribute name; what a read with ``columns`` returns."""
@@ -393,18 +394,33 @@ TAG_ORDER: tuple[Any, ...] = (col(Tag.name), col(Tag.id))
 
 async def authors_of_articles(
     session: AsyncSession, *, article_ids: Sequence[int]
-) -> list[list[Author]]:
+) -> list[list[AuthorRead]]:
     """Each article's byline, in byline order."""
+    return await _linked(session, ArticleAuthor, Author, BYLINE_ORDER, article_ids)
+
+
+async def _linked(
+    session: AsyncSession,
+    link: type[ArticleAuthor] | type[ArticleTag],
+    model: type[Author] | type[Tag],
+    order: tuple[Any, ...],
+    article_ids: Sequence[int],
+) -> list[list[Any]]:
+    """Each article's rows of ``model`` through ``link``, in ``order``: plain rows of the
+    table's columns (no ORM instances: a page's tags are hundreds of them)."""
+    table, linked = table_of(model), table_of(link)
+    other = linked.c.author_id if link is ArticleAuthor else linked.c.tag_id
     stmt = (
-        select(ArticleAuthor.article_id, Author)
-        .join(Author, col(Author.id) == col(ArticleAuthor.author_id))
-        .where(col(ArticleAuthor.article_id).in_(article_ids))
-        .order_by(col(ArticleAuthor.article_id), *BYLINE_ORDER)
+        sa.select(linked.c.article_id, *table.columns)
+        .join(table, table.c.id == other)
+        .where(linked.c.article_id.in_(article_ids))
+        .order_by(linked.c.article_id, *order)
     )
-    byline: dict[int, list[Author]] = {id: [] for id in article_ids}
-    for article_id, author in (await session.exec(stmt)).all():
-        byline[article_id].append(author)
-    return [byline[id] for id in article_ids]
+    found: dict[int, list[Any]] = {id: [] for id in article_ids}
+    connection = await session.connection()
+    for row in (await connection.execute(stmt)).all():
+        found[row.article_id].append(row)
+    return [found[id] for id in article_ids]
 
 
 @dataclass(frozen=True)
@@ -415,8 +431,8 @@ class Related:
     batch has an entry (an empty list when it has none).
     """
 
-    authors: dict[int, list[Author]] | None = None
-    tags: dict[int, list[Tag]] | None = None
+    authors: dict[int, list[AuthorRead]] | None = None
+    tags: dict[int, list[TagRead]] | None = None
 
 
 NOTHING_RELATED = Related()
@@ -445,17 +461,11 @@ async def related_of_articles(
     )
 
 
-async def tags_of_articles(session: AsyncSession, *, article_ids: Sequence[int]) -> list[list[Tag]]:
-    stmt = (
-        select(ArticleTag.article_id, Tag)
-        .join(Tag, col(Tag.id) == col(ArticleTag.tag_id))
-        .where(col(ArticleTag.article_id).in_(article_ids))
-        .order_by(col(ArticleTag.article_id), *TAG_ORDER)
-    )
-    tags: dict[int, list[Tag]] = {id: [] for id in article_ids}
-    for article_id, tag in (await session.exec(stmt)).all():
-        tags[article_id].append(tag)
-    return [tags[id] for id in article_ids]
+async def tags_of_articles(
+    session: AsyncSession, *, article_ids: Sequence[int]
+) -> list[list[TagRead]]:
+    """Each article's tags, in tag order."""
+    return await _linked(session, ArticleTag, Tag, TAG_ORDER, article_ids)
 
 
 async def translations_of_groups(

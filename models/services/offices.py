@@ -22,6 +22,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.columns import utcnow
+from models.db import table_of
 from models.errors import DomainError, Duplicate, InvalidInput, NotFound, Required
 from models.office import (
     DEFAULT_COUNTRY,
@@ -64,7 +65,7 @@ async def _children(
     session: AsyncSession, model: type[Child], order: str, office_ids: Sequence[int]
 ) -> list[list[sa.Row[Any]]]:
     """Each office's rows of ``model``'s table in ``order``: plain rows (no ORM instances)."""
-    table: sa.Table = model.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+    table = table_of(model)
     stmt = sa.select(table).where(table.c.office_id.in_(office_ids)).order_by(table.c[order])
     grouped: dict[int, list[sa.Row[Any]]] = {id: [] for id in office_ids}
     connection = await session.connection()  # Core rows: the ORM adds nothing to a read

@@ -10,11 +10,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models.article import Article
-from models.author import Author
+from models.author import AuthorRead
 from models.rendering import reading_time_minutes
 from models.revision import ArticleCorrection, ArticleRevision
 from models.services.articles import NOTHING_RELATED, ArticleRead, Related
-from models.tag import Tag
+from models.tag import TagRead
 from schema.authors.types import AuthorType
 from schema.context import Info
 from schema.enums import ArticleStatus, Language
@@ -108,8 +108,8 @@ class ArticleRows:
     """An article's related rows, by relation name (None: not read), as derived values and
     the planner read them."""
 
-    authors: Sequence[Author] | None
-    tags: Sequence[Tag] | None = None
+    authors: Sequence[AuthorRead] | None
+    tags: Sequence[TagRead] | None = None
 
     @classmethod
     def of(cls, related: Related, pk: int) -> "ArticleRows":
@@ -176,8 +176,8 @@ class ArticleType(Node):
     translation_group: strawberry.Private[str | None]
     model: strawberry.Private[ArticleRead]
     # Rows the root resolver fetched for the whole page; None: ask the DataLoader.
-    byline: strawberry.Private[list[Author] | None] = None
-    tag_rows: strawberry.Private[list[Tag] | None] = None
+    byline: strawberry.Private[list[AuthorRead] | None] = None
+    tag_rows: strawberry.Private[list[TagRead] | None] = None
 
     @classmethod
     def from_model(cls, article: ArticleRead, related: Related = NOTHING_RELATED) -> Self:
@@ -239,7 +239,7 @@ class ArticleType(Node):
     async def _load_json_ld(self, info: Info) -> object:
         return self._json_ld(info, await info.context.loaders.authors_of_article.load(self.pk))
 
-    def _json_ld(self, info: Info, authors: Sequence[Author]) -> object:
+    def _json_ld(self, info: Info, authors: Sequence[AuthorRead]) -> object:
         derive = ARTICLE.computed("jsonLd").derive
         assert derive is not None
         return derive(self.model, ArticleRows(authors), {}, info.context)

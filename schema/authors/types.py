@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 
-from models.author import Author
+from models.author import AuthorRead
 from models.services.pagination import PageArgs
 from schema.articles.selection import connection_selection_of
 from schema.context import Info
@@ -53,7 +53,7 @@ class AuthorType(Node):
     private_email: strawberry.Private[str | None]
 
     @classmethod
-    def from_model(cls, author: Author) -> Self:
+    def from_model(cls, author: AuthorRead) -> Self:
         assert author.id is not None
         return cls(
             id=to_global_id("Author", author.id),

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 import strawberry
 
 from models.services.pagination import PageArgs
-from models.tag import Tag
+from models.tag import TagRead
 from schema.articles.selection import connection_selection_of
 from schema.context import Info
 from schema.node import Node, to_global_id
@@ -41,7 +41,7 @@ class TagType(Node):
     pk: strawberry.Private[int]
 
     @classmethod
-    def from_model(cls, tag: Tag) -> Self:
+    def from_model(cls, tag: TagRead) -> Self:
         assert tag.id is not None
         return cls(id=to_global_id("Tag", tag.id), pk=tag.id, **TAG.values(partial(getattr, tag)))
 
