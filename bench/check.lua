@@ -1,5 +1,6 @@
 -- wrk script shared by every benchmark run; bench/runner.py prepends the request paths:
 --   paths = { "/graphql?query=...", ... }   (one path: a fixed request; more: one at random)
+--   headers = { ["Authorization"] = "Bearer ..." }   (sent with every request; may be empty)
 -- Every response is checked: a status other than 200 or a body containing "errors" counts as
 -- an error. done() prints one machine-readable line the runner parses.
 
@@ -19,6 +20,10 @@ end
 
 wrk.method = "GET"
 wrk.headers["Accept"] = "application/json"
+-- Extra request headers (an editor's Authorization), prepended by the runner like paths.
+for name, value in pairs(headers or {}) do
+  wrk.headers[name] = value
+end
 
 if #paths == 1 then
   wrk.path = paths[1]

@@ -15,10 +15,12 @@ import httpx
 import pytest
 
 from bench import baseline, generate, runner
-from models.db import make_engine
+from models.db import make_engine, make_sessionmaker
 from models.inputs import SLUG_PATTERN
 from models.phones import normalize_phone
 from models.rendering import render_markdown
+from models.services import tokens
+from models.viewer import Role
 from server.app import create_app
 from server.settings import Settings
 
@@ -103,11 +105,14 @@ async def test_generator_is_deterministic_and_writes_valid_content(generated: st
     assert next_id == ARTICLES + 1  # sequences reset after COPY: the app can insert
 
 
-async def _graphql(client: httpx.AsyncClient, name: str, variables: Any) -> Any:
+async def _graphql(
+    client: httpx.AsyncClient, name: str, variables: Any, headers: dict[str, str]
+) -> Any:
     params = {"query": runner.document(name)}
     if variables:
         params["variables"] = json.dumps(variables)
-    response = await client.get("/graphql", params=params, headers={"accept": "application/json"})
+    headers = {"accept": "application/json", **headers}
+    response = await client.get("/graphql", params=params, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -128,14 +133,19 @@ async def test_baseline_answers_what_the_api_answers(generated: str) -> None:
             "offices": None,
             "search": {"q": generate.search_words()},
             "deep": None,
+            "editor_list_page": None,
         }
+        async with make_sessionmaker(engine)() as session:
+            _token, secret = await tokens.create_token(session, name="bench", role=Role.EDITOR)
+        facts = {"editor_token": secret}
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             for name, variables in cases.items():
-                expected = await _graphql(client, name, variables)
+                headers = runner.headers_for("uncached", name, facts)
+                expected = await _graphql(client, name, variables, headers)
                 answer = await baseline.respond(pool, name, variables or {})
                 assert "errors" not in expected
                 assert json.loads(answer) == expected, name
-        assert expected["data"]["authors"]["nodes"]
+        assert expected["data"]["articles"]["nodes"][0]["publishedAt"] is None  # a draft, first
     finally:
         await pool.close()
         await engine.dispose()
