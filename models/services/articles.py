@@ -31,7 +31,7 @@ from models.article import (
 )
 from models.author import Author, AuthorRead
 from models.columns import is_storable
-from models.db import table_of
+from models.db import dialect_of, one_of, table_of
 from models.errors import InvalidInput
 from models.revision import ArticleCorrection, ArticleRevision
 from models.services.pagination import (
@@ -201,10 +201,6 @@ def _matches(search: str, dialect: str) -> ColumnElement[bool]:
     return col(Article.id).in_(fts.columns(sa.column("rowid", sa.Integer)))
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
-
-
 @overload
 async def get_article(
     session: AsyncSession,
@@ -333,7 +329,7 @@ async def list_articles(
         search=search,
         order=order,
         columns=columns,
-        dialect=_dialect(session),
+        dialect=dialect_of(session),
     )
     return make_page(await _read(session, stmt), ordering, window)
 
@@ -369,7 +365,7 @@ async def count_articles(
     search: str | None = None,
 ) -> int:
     stmt = select(sa.func.count()).select_from(Article).where(visible_to(viewer, now))
-    stmt = _filtered(stmt, filter, search, _dialect(session))
+    stmt = _filtered(stmt, filter, search, dialect_of(session))
     return (await session.exec(stmt)).one()
 
 
@@ -381,7 +377,9 @@ async def articles_by_ids(
     ids: Sequence[int],
     columns: frozenset[str] | None = None,
 ) -> list[ArticleRead | None]:
-    stmt = _article_select(columns).where(col(Article.id).in_(ids), visible_to(viewer, now))
+    stmt = _article_select(columns).where(
+        one_of(session, col(Article.id), ids), visible_to(viewer, now)
+    )
     found = {article.id: article for article in await _read(session, stmt)}
     return [found.get(id) for id in ids]
 
@@ -413,7 +411,7 @@ async def _linked(
     stmt = (
         sa.select(linked.c.article_id, *table.columns)
         .join(table, table.c.id == other)
-        .where(linked.c.article_id.in_(article_ids))
+        .where(one_of(session, linked.c.article_id, article_ids))
         .order_by(linked.c.article_id, *order)
     )
     found: dict[int, list[Any]] = {id: [] for id in article_ids}
@@ -474,7 +472,7 @@ async def translations_of_groups(
     """All visible articles of each translation group, by language."""
     stmt = (
         select(Article)
-        .where(col(Article.translation_group).in_(groups), visible_to(viewer, now))
+        .where(one_of(session, col(Article.translation_group), groups), visible_to(viewer, now))
         .order_by(col(Article.language), col(Article.id))
     )
     members: dict[str, list[Article]] = {group: [] for group in groups}
@@ -505,7 +503,7 @@ async def articles_of_parents(
         .where(visible_to(viewer, now))
     )
     entity = Article if columns is None else None
-    lateral = _dialect(session) == "postgresql"
+    lateral = dialect_of(session) == "postgresql"
     query = paginate_per_parent(stmt, entity, parent, parent_ids, ordering, window, lateral=lateral)
     rows = await _read(session, query)
     return pages_by_parent(rows, parent_ids, ordering, window, flat=entity is None)
@@ -524,7 +522,7 @@ async def count_articles_of_parents(
     stmt = (
         select(parent, sa.func.count())
         .join(Article, col(Article.id) == col(link.article_id))
-        .where(parent.in_(parent_ids), visible_to(viewer, now))
+        .where(one_of(session, parent, parent_ids), visible_to(viewer, now))
         .group_by(parent)
     )
     counts = dict((await session.exec(stmt)).all())
@@ -537,7 +535,7 @@ async def corrections_of_articles(
     """Each article's public corrections, oldest first."""
     stmt = (
         select(ArticleCorrection)
-        .where(col(ArticleCorrection.article_id).in_(article_ids))
+        .where(one_of(session, col(ArticleCorrection.article_id), article_ids))
         .order_by(col(ArticleCorrection.created_at), col(ArticleCorrection.id))
     )
     grouped: dict[int, list[ArticleCorrection]] = {id: [] for id in article_ids}
@@ -552,7 +550,7 @@ async def revisions_of_articles(
     """Each article's revisions, newest first."""
     stmt = (
         select(ArticleRevision)
-        .where(col(ArticleRevision.article_id).in_(article_ids))
+        .where(one_of(session, col(ArticleRevision.article_id), article_ids))
         .order_by(col(ArticleRevision.version).desc())
     )
     grouped: dict[int, list[ArticleRevision]] = {id: [] for id in article_ids}

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.article import Language
 from models.author import Author
 from models.columns import is_storable
+from models.db import one_of
 from models.errors import DomainError, Duplicate, NotFound
 from models.inputs import EditorInput
 from models.office import Office
@@ -68,7 +69,8 @@ async def rows_by_ids(
     session: AsyncSession, model: type[Named], *, ids: Sequence[int]
 ) -> list[Named | None]:
     """DataLoader batch: the rows for ``ids``, in key order, ``None`` where missing."""
-    found = {row.id: row for row in await session.exec(select(model).where(col(model.id).in_(ids)))}
+    stmt = select(model).where(one_of(session, col(model.id), ids))
+    found = {row.id: row for row in await session.exec(stmt)}
     return [found.get(id) for id in ids]
 
 

@@ -22,7 +22,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.columns import utcnow
-from models.db import table_of
+from models.db import one_of, table_of
 from models.errors import DomainError, Duplicate, InvalidInput, NotFound, Required
 from models.office import (
     DEFAULT_COUNTRY,
@@ -66,7 +66,11 @@ async def _children(
 ) -> list[list[sa.Row[Any]]]:
     """Each office's rows of ``model``'s table in ``order``: plain rows (no ORM instances)."""
     table = table_of(model)
-    stmt = sa.select(table).where(table.c.office_id.in_(office_ids)).order_by(table.c[order])
+    stmt = (
+        sa.select(table)
+        .where(one_of(session, table.c.office_id, office_ids))
+        .order_by(table.c[order])
+    )
     grouped: dict[int, list[sa.Row[Any]]] = {id: [] for id in office_ids}
     connection = await session.connection()  # Core rows: the ORM adds nothing to a read
     for row in (await connection.execute(stmt)).all():
