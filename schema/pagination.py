@@ -82,10 +82,7 @@ class Connection(Generic[T]):
     def of(
         cls, page: Page[Any], wrap: Callable[[Any], T], count: Callable[[], Awaitable[int]]
     ) -> "Connection[T]":
-        edges = [
-            Edge(cursor=cursor, node=wrap(item))
-            for item, cursor in zip(page.items, page.cursors, strict=True)
-        ]
+        edges = [Edge(cursor=page.cursor(item), node=wrap(item)) for item in page.items]
         info = PageInfo(**PAGE_INFO.values(partial(getattr, page)))
         return cls(edges=edges, page_info=info, count=count)
 

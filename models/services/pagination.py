@@ -8,6 +8,7 @@ default), so an index scan serves both directions.
 
 import base64
 import binascii
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -64,18 +65,28 @@ class PageArgs:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """Some rows in display order. Their cursors are encoded when asked for: most pages
+    are read without one (an authors overview's 200 articles, every office list)."""
+
     items: list[T]
-    cursors: list[str]
+    ordering: Ordering
     has_next: bool
     has_previous: bool
 
+    def cursor(self, item: T) -> str:
+        return encode_cursor(self.ordering, item)
+
+    @functools.cached_property
+    def cursors(self) -> list[str]:
+        return [self.cursor(item) for item in self.items]
+
     @property
     def start_cursor(self) -> str | None:
-        return self.cursors[0] if self.cursors else None
+        return self.cursor(self.items[0]) if self.items else None
 
     @property
     def end_cursor(self) -> str | None:
-        return self.cursors[-1] if self.cursors else None
+        return self.cursor(self.items[-1]) if self.items else None
 
 
 @dataclass(frozen=True)
@@ -234,14 +245,8 @@ def paginate(stmt: S, ordering: Ordering, window: Window) -> S:
     return stmt.order_by(*order_clauses(ordering, window.backwards)).limit(window.limit + 1)
 
 
-def make_page(
-    rows: Sequence[T], ordering: Ordering, window: Window, *, cursors: bool = True
-) -> Page[T]:
-    """Turn the rows fetched by ``paginate`` (one extra) into a page in display order.
-
-    ``cursors=False`` leaves ``Page.cursors`` empty, for a caller that encodes only the
-    cursors it needs.
-    """
+def make_page(rows: Sequence[T], ordering: Ordering, window: Window) -> Page[T]:
+    """Turn the rows fetched by ``paginate`` (one extra) into a page in display order."""
     more = len(rows) > window.limit
     items = list(rows[: window.limit])
     if window.backwards:
@@ -249,8 +254,7 @@ def make_page(
         has_next, has_previous = window.before is not None, more or window.after is not None
     else:
         has_next, has_previous = more or window.before is not None, window.after is not None
-    encoded = [encode_cursor(ordering, item) for item in items] if cursors else []
-    return Page(items=items, cursors=encoded, has_next=has_next, has_previous=has_previous)
+    return Page(items=items, ordering=ordering, has_next=has_next, has_previous=has_previous)
 
 
 def paginate_per_parent(

@@ -61,7 +61,6 @@ from models.services.pagination import (
     Page,
     PageArgs,
     Window,
-    encode_cursor,
     make_page,
 )
 from models.tag import Tag
@@ -329,10 +328,7 @@ class CompiledQueries:
         )
         counted = root.relations - catalog.readable  # totalCount's
         total = await total_of(context, catalog.model)() if counted else None
-        items = [
-            Obj(row, catalog.rows(related_rows[row.id]), context, cursor)
-            for row, cursor in zip(page.items, page.cursors, strict=True)
-        ]
+        items = [Obj(row, catalog.rows(related_rows[row.id]), context) for row in page.items]
         await self._read_pages(root.pages, items, context)
         return build(root.fields, _ObjectPage(items, page, total))
 
@@ -462,9 +458,7 @@ class CompiledQueries:
             self.statements.put(key, found)
         prepared, ordering, window = found
         rows = await reader.fetch_prepared(prepared, now)
-        page = make_page([_Row(row, root) for row in rows], ordering, window, cursors=False)
-        view = _PageView(page.items, ordering, page.has_next, page.has_previous)
-        return build(root.fields, view)
+        return build(root.fields, make_page([_Row(row, root) for row in rows], ordering, window))
 
 
 # Plans of one document by the values of the variables they are made for: a few each.
@@ -488,8 +482,8 @@ class _ObjectPage:
     page: Page[Any]
     total_count: int | None
 
-    def cursor(self, obj: Obj) -> str | None:
-        return obj.cursor
+    def cursor(self, obj: Obj) -> str:
+        return self.page.cursor(obj.row)
 
     @property
     def has_next(self) -> bool:
@@ -509,10 +503,7 @@ class _ObjectPage:
 
 
 def _article_objs(page: Page[Any], related: ArticleRelated, request: Context) -> list[Obj]:
-    return [
-        Obj(row, ArticleRows.of(related, row.id), request, cursor)
-        for row, cursor in zip(page.items, page.cursors, strict=True)
-    ]
+    return [Obj(row, ArticleRows.of(related, row.id), request) for row in page.items]
 
 
 def _related(stmt: Any, root: RootField) -> Any:
@@ -536,24 +527,3 @@ class _Row:
 
 def _items(encoded: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
     return [dict(zip(columns, values, strict=True)) for values in orjson.loads(encoded)]
-
-
-@dataclass(frozen=True)
-class _PageView:
-    """A page as the plan reads it: cursors are encoded only where they are asked for."""
-
-    items: list[_Row]
-    ordering: Ordering
-    has_next: bool
-    has_previous: bool
-
-    def cursor(self, row: _Row) -> str:
-        return encode_cursor(self.ordering, row)
-
-    @property
-    def start_cursor(self) -> str | None:
-        return self.cursor(self.items[0]) if self.items else None
-
-    @property
-    def end_cursor(self) -> str | None:
-        return self.cursor(self.items[-1]) if self.items else None

@@ -202,7 +202,6 @@ class Obj:
     row: Any
     related: Any
     request: Request
-    cursor: str | None = None
     pages: dict[str, Any] = field(default_factory=dict)
     """Its nested pages, by response key (filled in after the rows are read)."""
 
