@@ -59,6 +59,10 @@ class Office(OfficeBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+OfficeRead: TypeAlias = Office | sa.Row[Any]
+"""An office as read: the instance (a mutation's), or a row of its columns by name."""
+
+
 class OfficeCreate(OfficeBase):
     pass
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from models.article import Article, Language
 from models.author import AuthorRead
-from models.office import Office, PhoneKind, StoredException, StoredHours, StoredPhone
+from models.office import OfficeRead, PhoneKind, StoredException, StoredHours, StoredPhone
 from models.opening_hours import DayHours
 from models.services.offices import exception_hours, weekly_hours
 
@@ -63,7 +63,7 @@ def news_article(article: Article, authors: Sequence[AuthorRead]) -> JsonLd:
 
 
 def government_office(
-    office: Office,
+    office: OfficeRead,
     phones: Sequence[StoredPhone],
     hours: Sequence[StoredHours],
     exceptions: Sequence[StoredException],
@@ -131,7 +131,7 @@ def _organization(name: str) -> JsonLd:
     return {"@type": "Organization", "name": name}
 
 
-def _postal_address(office: Office) -> JsonLd:
+def _postal_address(office: OfficeRead) -> JsonLd:
     fields = {
         "streetAddress": office.street,
         "addressLocality": office.locality,

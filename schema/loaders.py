@@ -25,6 +25,7 @@ from models.office import StoredException, StoredHours, StoredPhone
 from models.revision import ArticleCorrection, ArticleRevision
 from models.services import articles, catalog, offices
 from models.services.articles import ArticleRead, Related
+from models.services.catalog import NamedRow
 from models.services.pagination import Page, PageArgs
 from models.tag import TagRead
 from models.viewer import Viewer
@@ -46,13 +47,13 @@ class Loaders:
         self.article: DataLoader[int, ArticleRead | None] = self._loader(
             lambda s, ids: articles.articles_by_ids(s, ids=ids, viewer=viewer, now=now)
         )
-        self.author: DataLoader[int, Author | None] = self._loader(
+        self.author: DataLoader[int, NamedRow | None] = self._loader(
             lambda s, ids: catalog.rows_by_ids(s, Author, ids=ids)
         )
-        self.tag: DataLoader[int, Tag | None] = self._loader(
+        self.tag: DataLoader[int, NamedRow | None] = self._loader(
             lambda s, ids: catalog.rows_by_ids(s, Tag, ids=ids)
         )
-        self.office: DataLoader[int, Office | None] = self._loader(
+        self.office: DataLoader[int, NamedRow | None] = self._loader(
             lambda s, ids: catalog.rows_by_ids(s, Office, ids=ids)
         )
         self.authors_of_article: DataLoader[int, list[AuthorRead]] = self._loader(

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.errors import InvalidInput
 from models.services import catalog
-from models.services.catalog import Named
+from models.services.catalog import Named, NamedRow
 from models.services.pagination import Page, PageArgs, count_rows
 from schema.context import Context, Info
 from schema.node import from_global_id
@@ -117,7 +117,7 @@ async def read_named(
     slug: str | None,
     related: Related = no_related,
     needs: frozenset[str] = frozenset(),
-) -> tuple[Named, Any] | None:
+) -> tuple[NamedRow, Any] | None:
     """``author(id, slug)``, ``tag(...)``, ``office(...)``: one row by global ID or slug and
     its ``related`` rows; the resolvers and the planner both read so."""
     if id is None and slug is None:
@@ -137,7 +137,7 @@ async def read_listed(
     page: PageArgs,
     related: Related = no_related,
     needs: frozenset[str] = frozenset(),
-) -> tuple[Page[Named], Mapping[int | None, Any]]:
+) -> tuple[Page[NamedRow], Mapping[int | None, Any]]:
     """``authors``, ``tags``, ``offices``: a page in alphabetical order and each row's
     ``related`` rows; the resolvers and the planner both read so."""
     async with context.session() as session:
@@ -152,7 +152,7 @@ async def read_by_ids(
     pks: Sequence[int],
     related: Related = no_related,
     needs: frozenset[str] = frozenset(),
-) -> dict[int, tuple[Named, Any]]:
+) -> dict[int, tuple[NamedRow, Any]]:
     """Rows of ``model`` by primary key (those that exist) and their ``related`` rows."""
     async with context.session() as session:
         rows = [row for row in await catalog.rows_by_ids(session, model, ids=pks) if row]
@@ -163,7 +163,7 @@ async def read_by_ids(
 async def find_named(
     info: Info,
     model: type[Named],
-    wrap: Callable[[Named], T],
+    wrap: Callable[[NamedRow], T],
     id: strawberry.ID | None,
     slug: str | None,
 ) -> T | None:
@@ -172,7 +172,7 @@ async def find_named(
 
 
 async def list_named(
-    info: Info, model: type[Named], wrap: Callable[[Named], T], page: PageArgs
+    info: Info, model: type[Named], wrap: Callable[[NamedRow], T], page: PageArgs
 ) -> Connection[T]:
     found, _ = await read_listed(info.context, model, page)
     return Connection.of(found, wrap, total_of(info.context, model))

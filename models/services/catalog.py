@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.sql import Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.article import Language
 from models.author import Author
 from models.columns import is_storable
-from models.db import one_of
+from models.db import one_of, table_of
 from models.errors import DomainError, Duplicate, NotFound
 from models.inputs import EditorInput
 from models.office import Office
@@ -44,33 +45,49 @@ _BY_NAME = {
 }
 
 
+NamedRow = sa.Row[Any]
+"""An author, tag or office as read: a row of its table's columns, read by name (no ORM
+instance: nothing changes it after a read, and lists build dozens)."""
+
+
+async def _rows(session: AsyncSession, stmt: Select[Any]) -> Sequence[NamedRow]:
+    connection = await session.connection()
+    rows: Sequence[NamedRow] = (await connection.execute(stmt)).all()
+    return rows
+
+
 async def find(
     session: AsyncSession, model: type[Named], *, id: int | None = None, slug: str | None = None
-) -> Named | None:
+) -> NamedRow | None:
     """The row with this primary key and/or slug, or ``None``."""
     if slug is not None and not is_storable(slug):
         return None
-    stmt = select(model)
+    table = table_of(model)
+    stmt = sa.select(table)
     if id is not None:
-        stmt = stmt.where(col(model.id) == id)
+        stmt = stmt.where(table.c.id == id)
     if slug is not None:
-        stmt = stmt.where(col(model.slug) == slug)
-    return (await session.exec(stmt.limit(1))).first()
+        stmt = stmt.where(table.c.slug == slug)
+    found = await _rows(session, stmt.limit(1))
+    return found[0] if found else None
 
 
-async def list_by_name(session: AsyncSession, model: type[Named], *, page: PageArgs) -> Page[Named]:
+async def list_by_name(
+    session: AsyncSession, model: type[Named], *, page: PageArgs
+) -> Page[NamedRow]:
     ordering = _BY_NAME[model]
     window = check_page_args(page, ordering)
-    rows = (await session.exec(paginate(select(model), ordering, window))).all()
+    rows = await _rows(session, paginate(sa.select(table_of(model)), ordering, window))
     return make_page(rows, ordering, window)
 
 
 async def rows_by_ids(
     session: AsyncSession, model: type[Named], *, ids: Sequence[int]
-) -> list[Named | None]:
+) -> list[NamedRow | None]:
     """DataLoader batch: the rows for ``ids``, in key order, ``None`` where missing."""
-    stmt = select(model).where(one_of(session, col(model.id), ids))
-    found = {row.id: row for row in await session.exec(stmt)}
+    table = table_of(model)
+    stmt = sa.select(table).where(one_of(session, table.c.id, ids))
+    found = {row.id: row for row in await _rows(session, stmt)}
     return [found.get(id) for id in ids]
 
 

@@ -36,6 +36,7 @@ from models.office import (
     OfficeInput,
     OfficePatch,
     OfficePhone,
+    OfficeRead,
     PhoneEntry,
     PhoneKind,
     StoredException,
@@ -123,7 +124,7 @@ def exception_hours(row: StoredException) -> DayHours | None:
 
 
 def schedule_of(
-    office: Office, hours: Sequence[StoredHours], exceptions: Sequence[StoredException]
+    office: OfficeRead, hours: Sequence[StoredHours], exceptions: Sequence[StoredException]
 ) -> Schedule:
     """The office's opening rules as a pure value, ready for ``is_open``/``next_change``."""
     return Schedule(

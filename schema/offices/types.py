@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from models import opening_hours
 from models.columns import require_aware
 from models.errors import DomainError
-from models.office import Office, StoredException, StoredHours, StoredPhone
+from models.office import OfficeRead, StoredException, StoredHours, StoredPhone
 from models.phones import national_format, tel_uri
 from models.services.offices import breaks_from_json, schedule_of, weekly_hours
 from schema.context import Info
@@ -199,7 +199,7 @@ _ALL = _PHONES | _SCHEDULE
 _AT = frozenset({"at"})
 
 
-def _hours_text(office: Office, rows: "OfficeRows", _a: Mapping[str, Any], _r: Request) -> str:
+def _hours_text(office: OfficeRead, rows: "OfficeRows", _a: Mapping[str, Any], _r: Request) -> str:
     return opening_hours.hours_text(rows.weekly)
 
 
@@ -208,7 +208,7 @@ def _asking(ask: Callable[[opening_hours.Schedule, datetime], R]) -> Derive:
     response, for caches) expires at the next instant it may open or close."""
 
     def derive(
-        office: Office, rows: "OfficeRows", arguments: Mapping[str, Any], request: Request
+        office: OfficeRead, rows: "OfficeRows", arguments: Mapping[str, Any], request: Request
     ) -> R:
         at = arguments.get("at")
         instant = request.now if at is None else require_aware(at, "at")
@@ -220,7 +220,7 @@ def _asking(ask: Callable[[opening_hours.Schedule, datetime], R]) -> Derive:
     return derive
 
 
-def _json_ld(office: Office, rows: "OfficeRows", _a: Mapping[str, Any], _r: Request) -> object:
+def _json_ld(office: OfficeRead, rows: "OfficeRows", _a: Mapping[str, Any], _r: Request) -> object:
     return JSON(government_office(office, rows.phones, rows.hours, rows.exceptions))
 
 
@@ -290,7 +290,7 @@ class OfficeRows:
     def weekly(self) -> dict[int, opening_hours.DayHours]:
         return {row.weekday: weekly_hours(row) for row in self.hours}
 
-    def schedule(self, office: Office) -> opening_hours.Schedule:
+    def schedule(self, office: OfficeRead) -> opening_hours.Schedule:
         return schedule_of(office, self.hours, self.exceptions)
 
 
@@ -307,11 +307,11 @@ class OfficeType(Node):
     latitude: float | None
     longitude: float | None
     updated_at: datetime
-    model: strawberry.Private[Office]
+    model: strawberry.Private[OfficeRead]
     children: strawberry.Private[OfficeChildren] = NOTHING_FETCHED
 
     @classmethod
-    def from_model(cls, office: Office, children: OfficeChildren = NOTHING_FETCHED) -> Self:
+    def from_model(cls, office: OfficeRead, children: OfficeChildren = NOTHING_FETCHED) -> Self:
         assert office.id is not None
         column = partial(getattr, office)
         return cls(
