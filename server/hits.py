@@ -14,28 +14,24 @@ the concurrency limit refuses (the normal stack asks again and answers 429 or 50
 refused request spends no budget, so it is not charged twice).
 
 A hit answered here must be indistinguishable from one answered by
-``GraphQLView.run_cached``: the same status, body and headers (built by the same helpers),
-``X-Request-ID`` as :class:`server.middleware.RequestIdMiddleware` gives it, and the same
-metrics. tests/server/test_hits.py compares the two.
+``HttpCaching.answer``: the same status, body and headers (built by the same helpers), the
+same admission (``Admission.admits_anonymous_get``), ``X-Request-ID`` as
+:class:`server.middleware.RequestIdMiddleware` gives it, and the same metrics.
+tests/server/test_hits.py compares the two.
 """
 
 import time
 
+from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.cache import Entry, ResponseCache, get_cache_key
-from server.graphql import (
-    GRAPHQL_PATH,
-    VARY,
-    GraphQLView,
-    etag_matches,
-    prefers_graphql_response,
-    public_headers,
-)
+from server.cache import Entry, ResponseCache
+from server.graphql import GRAPHQL_PATH, GraphQLView
+from server.http_caching import VARY, etag_matches, get_key, public_headers
 from server.middleware import accepted_request_id, current_request_id
 
-Headers = list[tuple[bytes, bytes]]
+RawHeaders = list[tuple[bytes, bytes]]
 
 
 class CachedHits:
@@ -85,39 +81,25 @@ class CachedHits:
 
         Charges the rate limit and counts the hit, so nothing may fall through after it.
         """
-        accept = if_none_match = incoming_id = None
-        for name, value in scope["headers"]:
-            if name == b"authorization" or (name == b"origin" and self.cors):
-                return None
-            # The first of repeated headers, as Starlette's Headers.get takes it.
-            if name == b"accept":
-                accept = value if accept is None else accept
-            elif name == b"if-none-match":
-                if_none_match = value if if_none_match is None else if_none_match
-            elif name == b"x-request-id":
-                incoming_id = value if incoming_id is None else incoming_id
-        spec = accept is not None and prefers_graphql_response(accept.decode("latin-1"))
-        key = get_cache_key(scope["query_string"], spec)
+        headers = Headers(scope=scope)
+        if "authorization" in headers or (self.cors and "origin" in headers):
+            return None
+        key = get_key(scope["query_string"], headers.get("accept", ""))
         version = self.cache.known_version()
         if key is None or version is None:
             return None
         entry = self.cache.get(key, version)
         if entry is None or (entry.operation is None and self.metrics is not None):
             return None  # a miss; or the operation must be read from the document
-        if self.view.in_flight >= self.settings.max_concurrent_requests:
-            return None
-        limits = self.view.rate_limits
-        if limits.limits_anonymous and limits.check_anonymous(HTTPConnection(scope)):
+        if not self.view.admission.admits_anonymous_get(HTTPConnection(scope)):
             return None
         if self.metrics is not None:
             self.metrics.count_cache("hit")
-        request_id = accepted_request_id(
-            None if incoming_id is None else incoming_id.decode("latin-1")
-        )
+        request_id = accepted_request_id(headers.get("x-request-id"))
         scope.setdefault("state", {})["request_id"] = request_id
-        return entry, request_id, None if if_none_match is None else if_none_match.decode("latin-1")
+        return entry, request_id, headers.get("if-none-match")
 
-    def _response(self, entry: Entry, if_none_match: str | None) -> tuple[int, Headers, bytes]:
+    def _response(self, entry: Entry, if_none_match: str | None) -> tuple[int, RawHeaders, bytes]:
         """Status, headers and body, the headers in the order the full path sends them."""
         seconds_valid = self.cache.seconds_valid(entry.expires_at)
         if seconds_valid is None:

@@ -342,11 +342,11 @@ async def test_a_hit_is_refused_like_any_request_when_the_server_is_full(
     serve: Serve, sessionmaker: SessionMaker
 ) -> None:
     served, _ = await cached(serve, sessionmaker, max_concurrent_requests=2)
-    served.view.in_flight = 2  # as if two requests were running
+    served.view.admission.in_flight = 2  # as if two requests were running
     try:
         busy = await passed_on(served, params=NEWS)
     finally:
-        served.view.in_flight = 0
+        served.view.admission.in_flight = 0
 
     assert busy.status_code == 503
     assert busy.json()["errors"][0]["extensions"]["code"] == "OVERLOADED"
