@@ -23,8 +23,9 @@ from models.author import AuthorRead
 from models.db import SessionMaker
 from models.office import StoredException, StoredHours, StoredPhone
 from models.revision import ArticleCorrection, ArticleRevision
-from models.services import articles, catalog, offices
-from models.services.articles import ArticleRead, Related
+from models.services import article_loaders, catalog, offices
+from models.services.article_loaders import Related
+from models.services.articles import ArticleRead
 from models.services.catalog import NamedRow
 from models.services.pagination import Page, PageArgs
 from models.tag import TagRead
@@ -45,7 +46,7 @@ class Loaders:
         self._viewer = viewer
         self._now = now
         self.article: DataLoader[int, ArticleRead | None] = self._loader(
-            lambda s, ids: articles.articles_by_ids(s, ids=ids, viewer=viewer, now=now)
+            lambda s, ids: article_loaders.articles_by_ids(s, ids=ids, viewer=viewer, now=now)
         )
         self.author: DataLoader[int, NamedRow | None] = self._loader(
             lambda s, ids: catalog.rows_by_ids(s, Author, ids=ids)
@@ -57,21 +58,21 @@ class Loaders:
             lambda s, ids: catalog.rows_by_ids(s, Office, ids=ids)
         )
         self.authors_of_article: DataLoader[int, list[AuthorRead]] = self._loader(
-            lambda s, ids: articles.authors_of_articles(s, article_ids=ids)
+            lambda s, ids: article_loaders.authors_of_articles(s, article_ids=ids)
         )
         self.tags_of_article: DataLoader[int, list[TagRead]] = self._loader(
-            lambda s, ids: articles.tags_of_articles(s, article_ids=ids)
+            lambda s, ids: article_loaders.tags_of_articles(s, article_ids=ids)
         )
         self.translations: DataLoader[str, list[Article]] = self._loader(
-            lambda s, groups: articles.translations_of_groups(
+            lambda s, groups: article_loaders.translations_of_groups(
                 s, groups=groups, viewer=viewer, now=now
             )
         )
         self.corrections: DataLoader[int, list[ArticleCorrection]] = self._loader(
-            lambda s, ids: articles.corrections_of_articles(s, article_ids=ids)
+            lambda s, ids: article_loaders.corrections_of_articles(s, article_ids=ids)
         )
         self.revisions: DataLoader[int, list[ArticleRevision]] = self._loader(
-            lambda s, ids: articles.revisions_of_articles(s, article_ids=ids)
+            lambda s, ids: article_loaders.revisions_of_articles(s, article_ids=ids)
         )
         self.phones: DataLoader[int, list[StoredPhone]] = self._loader(
             lambda s, ids: offices.phones_of_offices(s, office_ids=ids)
@@ -85,12 +86,12 @@ class Loaders:
         self.articles_of_author = DataLoader(self._pages_loader(ArticleAuthor))
         self.articles_of_tag = DataLoader(self._pages_loader(ArticleTag))
         self.article_count_of_author: DataLoader[int, int] = self._loader(
-            lambda s, ids: articles.count_articles_of_parents(
+            lambda s, ids: article_loaders.count_articles_of_parents(
                 s, link=ArticleAuthor, parent_ids=ids, viewer=viewer, now=now
             )
         )
         self.article_count_of_tag: DataLoader[int, int] = self._loader(
-            lambda s, ids: articles.count_articles_of_parents(
+            lambda s, ids: article_loaders.count_articles_of_parents(
                 s, link=ArticleTag, parent_ids=ids, viewer=viewer, now=now
             )
         )
@@ -127,7 +128,7 @@ class Loaders:
             pages: dict[ParentPage, PageWithRelated] = {}
             async with self._sessionmaker() as session:
                 for (args, selection), parent_ids in by_request.items():
-                    found = await articles.articles_of_parents(
+                    found = await article_loaders.articles_of_parents(
                         session,
                         viewer=self._viewer,
                         now=self._now,
@@ -136,9 +137,11 @@ class Loaders:
                         page=args,
                         columns=selection.columns,
                     )
-                    related = await articles.related_of_articles(
+                    related = await article_loaders.related_of_articles(
                         session,
-                        article_ids=articles.ids_of(item for page in found for item in page.items),
+                        article_ids=article_loaders.ids_of(
+                            item for page in found for item in page.items
+                        ),
                         authors=selection.authors,
                         tags=selection.tags,
                     )

@@ -18,7 +18,7 @@ from sqlalchemy.sql import Select
 from models.article import Article, ArticleAuthor, ArticleTag
 from models.author import Author
 from models.db import table_of
-from models.services.articles import BYLINE_ORDER, TAG_ORDER
+from models.services.article_loaders import BYLINE_ORDER, TAG_ORDER
 from models.tag import Tag
 
 AUTHOR_JSON_COLUMNS = frozenset({"id", "slug", "name", "bio", "avatar_url"})

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.columns import require_aware
 from models.errors import InvalidInput
-from models.services import articles
+from models.services import article_loaders, articles
 from models.services.pagination import Page, PageArgs
 from schema.articles.selection import (
     ArticleSelection,
@@ -112,15 +112,18 @@ def article_list(
 
 async def _related(
     session: AsyncSession, rows: Sequence[articles.ArticleRead], selection: ArticleSelection
-) -> articles.Related:
-    return await articles.related_of_articles(
-        session, article_ids=articles.ids_of(rows), authors=selection.authors, tags=selection.tags
+) -> article_loaders.Related:
+    return await article_loaders.related_of_articles(
+        session,
+        article_ids=article_loaders.ids_of(rows),
+        authors=selection.authors,
+        tags=selection.tags,
     )
 
 
 async def read_article(
     context: Context, lookup: ArticleLookup, selection: ArticleSelection
-) -> tuple[articles.ArticleRead, articles.Related] | None:
+) -> tuple[articles.ArticleRead, article_loaders.Related] | None:
     """The article ``lookup`` finds, if the viewer may see it, with its selected columns and
     related rows; the resolver and the planner both read so."""
     async with context.session() as session:
@@ -140,7 +143,7 @@ async def read_article(
 
 async def read_articles(
     context: Context, asked: ArticleList, selection: ArticleSelection
-) -> tuple[Page[Any], articles.Related]:
+) -> tuple[Page[Any], article_loaders.Related]:
     """The page ``asked`` for, as the viewer may see it, with the selected columns and related
     rows; the resolver and the planner both read so."""
     async with context.session() as session:

@@ -13,7 +13,8 @@ from models.article import Article
 from models.author import AuthorRead
 from models.rendering import reading_time_minutes
 from models.revision import ArticleCorrection, ArticleRevision
-from models.services.articles import NOTHING_RELATED, ArticleRead, Related
+from models.services.article_loaders import NOTHING_RELATED, Related
+from models.services.articles import ArticleRead
 from models.tag import TagRead
 from schema.authors.types import AuthorType
 from schema.context import Info

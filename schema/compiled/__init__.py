@@ -52,9 +52,9 @@ from models.author import Author
 from models.errors import DomainError
 from models.office import Office
 from models.rawdb import NOW, Prepared, RawReader, Record, Uncompilable
-from models.services import articles
+from models.services import article_loaders, articles
 from models.services.article_json import with_related
-from models.services.articles import Related as ArticleRelated
+from models.services.article_loaders import Related as ArticleRelated
 from models.services.catalog import Named
 from models.services.pagination import (
     Ordering,
@@ -346,7 +346,7 @@ class CompiledQueries:
             if found is None:
                 return None
             row, related = found
-            [pk] = articles.ids_of([row])
+            [pk] = article_loaders.ids_of([row])
             return build(root.fields, Obj(row, ArticleRows.of(related, pk), context))
         asked = article_list(**converted)
         page, related = await read_articles(context, asked, selection)

@@ -30,7 +30,7 @@ from models.columns import utcnow
 from models.content_event import ContentEvent
 from models.db import SessionMaker
 from models.errors import DomainError
-from models.services import articles, events
+from models.services import article_loaders, articles, events
 from models.services.pagination import PageArgs
 from models.viewer import ANONYMOUS, Role, Viewer
 
@@ -233,7 +233,7 @@ class Broker:
             public_after = False
         elif not isinstance(public_after, bool):  # not said (older event shapes): look
             async with self._sessionmaker() as session:
-                [found] = await articles.articles_by_ids(
+                [found] = await article_loaders.articles_by_ids(
                     session, viewer=ANONYMOUS, now=utcnow(), ids=[event.id]
                 )
             public_after = found is not None

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from models import ArticleAuthor, ArticleStatus, ArticleTag
 from models.columns import utcnow
 from models.db import SessionMaker, is_sqlite
-from models.services import articles
+from models.services import article_loaders, articles
 from models.services.pagination import PageArgs
 from models.viewer import ANONYMOUS, Role, Viewer
 from tests.factories import make_article, make_author, make_tag
@@ -234,7 +234,7 @@ async def test_articles_of_authors_and_tags_start_from_the_link_index(
     [plan] = await plans(
         engine,
         sessionmaker,
-        lambda session: articles.articles_of_parents(
+        lambda session: article_loaders.articles_of_parents(
             session,
             viewer=ANONYMOUS,
             now=utcnow(),
@@ -260,13 +260,13 @@ async def test_bylines_and_tags_of_a_page_use_the_link_keys(engine, sessionmaker
     # given
     async with sessionmaker() as session:
         page = await list_page(first=20)(session)
-    ids = articles.ids_of(page.items)
+    ids = article_loaders.ids_of(page.items)
 
     # when
     found = await plans(
         engine,
         sessionmaker,
-        lambda session: articles.related_of_articles(
+        lambda session: article_loaders.related_of_articles(
             session, article_ids=ids, authors=True, tags=True
         ),
     )
@@ -292,7 +292,7 @@ async def test_articles_of_authors_page_each_author_apart_on_postgresql(
     [plan] = await plans(
         engine,
         sessionmaker,
-        lambda session: articles.articles_of_parents(
+        lambda session: article_loaders.articles_of_parents(
             session,
             viewer=ANONYMOUS,
             now=utcnow(),

@@ -13,7 +13,7 @@ import pytest
 from models import ArticleAuthor, ArticleStatus
 from models.columns import utcnow
 from models.db import SessionMaker
-from models.services import articles, pagination
+from models.services import article_loaders, articles, pagination
 from models.services.articles import ArticleFilter, ArticleOrder
 from models.services.pagination import PageArgs
 from models.viewer import ANONYMOUS
@@ -46,7 +46,7 @@ async def test_a_batch_pages_each_parent_as_alone(
 
     async def batch(page: PageArgs) -> list[Any]:
         async with sessionmaker() as session:
-            return await articles.articles_of_parents(
+            return await article_loaders.articles_of_parents(
                 session,
                 viewer=ANONYMOUS,
                 now=now,

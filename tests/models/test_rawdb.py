@@ -16,7 +16,7 @@ from models import ArticleStatus, rawdb
 from models.columns import utcnow
 from models.db import SessionMaker, is_sqlite
 from models.rawdb import RawReader
-from models.services import articles
+from models.services import article_loaders, articles
 from models.services.article_json import with_related
 from models.services.pagination import Ordering, PageArgs, Window
 from models.viewer import ANONYMOUS
@@ -102,7 +102,7 @@ async def test_bylines_and_tags_come_in_the_services_order(
     rows = await reader.fetch(with_related(stmt, authors=("id", "name"), tags=("name", "slug")))
     by_id = {row["id"]: row for row in rows}
     async with sessionmaker() as session:
-        related = await articles.related_of_articles(
+        related = await article_loaders.related_of_articles(
             session, article_ids=[article.id, lonely.id], authors=True, tags=True
         )
     assert related.authors is not None and related.tags is not None
