@@ -13,10 +13,10 @@ from enum import Enum
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
 
 from models.db import DatabaseFailure, database_failure
 from models.errors import AccessDenied, DomainError, ValidationFailed
+from schema.strawberry_internals import MaskedErrors
 
 logger = logging.getLogger("vestnik.errors")
 
@@ -79,7 +79,7 @@ def _is_unexpected(error: GraphQLError) -> bool:
 _SUGGESTION = re.compile(r" Did you mean [^?]*\?")
 
 
-class ErrorPolicy(MaskErrors):
+class ErrorPolicy(MaskedErrors):
     def __init__(self, *, hide_suggestions: bool = False) -> None:
         """``hide_suggestions``: with introspection off, names the caller did not write
         must not leak through "Did you mean ...?" (Strawberry 0.341 does not pass
@@ -87,9 +87,8 @@ class ErrorPolicy(MaskErrors):
         super().__init__(should_mask_error=_is_unexpected, error_message="Internal server error")
         self.hide_suggestions = hide_suggestions
 
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed = super()._process_errors(errors)
-        for error in processed:
+    def after_masking(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        for error in errors:
             if self.hide_suggestions:
                 error.message = _SUGGESTION.sub("", error.message)
             original = error.original_error
@@ -101,7 +100,7 @@ class ErrorPolicy(MaskErrors):
                 if original.field is not None:
                     extensions["field"] = original.field
                 error.extensions = extensions
-        return processed
+        return errors
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         # The HTTP layer's id (X-Request-ID), so the client, the header and the log agree.

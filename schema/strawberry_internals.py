@@ -6,15 +6,19 @@
   input objects built, defaults applied), through ``strawberry.types.arguments``'s
   ``convert_arguments``, as Strawberry's executor calls it. The compiled path converts a
   root field's arguments so, then hands them to the same function the resolver calls.
+- ``MaskedErrors``: Strawberry's ``MaskErrors`` with a hook on each result's errors after
+  masking (``after_masking``), in place of overriding its private ``_process_errors``,
+  which it calls once per result (streamed parts too).
 
-``tests/schema/test_strawberry_internals.py`` pins both.
+``tests/schema/test_strawberry_internals.py`` pins all three.
 """
 
 from collections.abc import Mapping
 from typing import Any
 
 import strawberry
-from graphql import GraphQLSchema
+from graphql import GraphQLError, GraphQLSchema
+from strawberry.extensions import MaskErrors
 from strawberry.types.arguments import convert_arguments
 
 
@@ -36,3 +40,13 @@ def resolver_arguments(
         scalar_registry=schema.schema_converter.scalar_registry,
         config=schema.config,
     )
+
+
+class MaskedErrors(MaskErrors):
+    """``MaskErrors``, then ``after_masking`` on the errors of each result it masked."""
+
+    def after_masking(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return errors
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return self.after_masking(super()._process_errors(errors))
