@@ -24,6 +24,7 @@ from models.db import SessionMaker, make_engine, make_sessionmaker
 from models.migrate import upgrade
 from server.app import create_app
 from server.settings import Settings
+from tests import budgets  # noqa: F401  (registers and loads the Hypothesis profile)
 from tests.pgcluster import PostgresCluster, find_bindir
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -30,7 +30,7 @@ from graphql import (
     GraphQLUnionType,
     get_named_type,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
@@ -44,6 +44,7 @@ from schema.root import build_schema
 from schema.strawberry_internals import graphql_schema
 from server.app import create_app
 from server.settings import Settings
+from tests.budgets import examples
 from tests.factories import make_article, make_author, make_office, make_tag
 from tests.leaks import SERVER_FAULTS, error_codes, leaked
 
@@ -418,18 +419,9 @@ def _refused_whole(response: httpx.Response) -> bool:
     )
 
 
-FUZZ = {
-    "deadline": None,
-    "database": None,
-    # One database and one app per test, shared by its examples.
-    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-}
-
-
 # The same run on both databases. (PostgreSQL's once got a tenth of it: asyncpg reported
 # "unexpected connection_lost()" from a background callback now and then. The cause was a
 # cancelled connect, see models/pg_connect.py and tests/models/test_pg_connect.py.)
-EXAMPLES = {"sqlite": (1500, 500), "postgresql": (1500, 500)}
 
 
 def only_on(engine: AsyncEngine, dialect: str) -> None:
@@ -437,28 +429,28 @@ def only_on(engine: AsyncEngine, dialect: str) -> None:
         pytest.skip(f"this fuzz run is for {dialect}")
 
 
-@settings(max_examples=EXAMPLES["sqlite"][0], **FUZZ)
+@settings(max_examples=examples("fuzz anonymous"))
 @given(operation=operations())
 async def test_fuzz_anonymous(api, engine, world, operation):
     only_on(engine, "sqlite")
     await fuzz_once(api, engine, operation, None, (*ANONYMOUS_SECRETS, ADMIN_TOKEN_NAME))
 
 
-@settings(max_examples=EXAMPLES["sqlite"][1], **FUZZ)
+@settings(max_examples=examples("fuzz editor"))
 @given(operation=operations())
 async def test_fuzz_editor(api, engine, world, operation):
     only_on(engine, "sqlite")
     await fuzz_once(api, engine, operation, world.editor, (ADMIN_TOKEN_NAME, world.editor_hash))
 
 
-@settings(max_examples=EXAMPLES["postgresql"][0], **FUZZ)
+@settings(max_examples=examples("fuzz anonymous"))
 @given(operation=operations())
 async def test_fuzz_anonymous_on_postgresql(api, engine, world, operation):
     only_on(engine, "postgresql")
     await fuzz_once(api, engine, operation, None, (*ANONYMOUS_SECRETS, ADMIN_TOKEN_NAME))
 
 
-@settings(max_examples=EXAMPLES["postgresql"][1], **FUZZ)
+@settings(max_examples=examples("fuzz editor"))
 @given(operation=operations())
 async def test_fuzz_editor_on_postgresql(api, engine, world, operation):
     only_on(engine, "postgresql")

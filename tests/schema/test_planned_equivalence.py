@@ -19,7 +19,7 @@ from graphql import (
     GraphQLObjectType,
     get_named_type,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.article import ArticleStatus
@@ -31,6 +31,7 @@ from schema.limits import QueryLimits
 from schema.node import to_global_id
 from schema.root import build_schema
 from schema.strawberry_internals import graphql_schema
+from tests.budgets import examples
 from tests.factories import make_article, make_author, make_office, make_tag
 
 pytestmark = pytest.mark.anyio
@@ -174,12 +175,7 @@ async def answer(
 SEEN = {"planned": 0, "all": 0, "with articles": 0}
 
 
-@settings(
-    max_examples=400,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(max_examples=examples("planned equivalence"))
 @given(document=documents(IDS), editor=st.booleans())
 async def test_planned_answers_are_graphql_cores(catalog, document, editor) -> None:
     query, variables = document

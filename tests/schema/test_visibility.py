@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
@@ -25,6 +25,7 @@ from models.services.article_edits import insert_article
 from schema.context import Context
 from schema.node import to_global_id
 from schema.root import build_schema
+from tests.budgets import examples
 from tests.factories import make_article, make_author, make_tag
 
 pytestmark = pytest.mark.anyio
@@ -310,13 +311,7 @@ async def clear(engine: AsyncEngine) -> None:
             await connection.execute(table.delete())
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    # One database per test, emptied at the start of every example.
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@settings(max_examples=examples("visibility"))
 @given(stories=STORIES)
 async def test_public_sees_exactly_the_published_articles(client, sessionmaker, engine, stories):
     # given

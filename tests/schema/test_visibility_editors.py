@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
@@ -25,6 +25,7 @@ from models.columns import utcnow
 from models.db import SessionMaker
 from models.services.tokens import create_token
 from schema.node import to_global_id
+from tests.budgets import examples
 from tests.factories import make_author, make_tag
 
 pytestmark = pytest.mark.anyio
@@ -306,13 +307,7 @@ def ids(connection: Any) -> list[str]:
     return sorted(node["id"] for node in connection["nodes"])
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    # One database per test, emptied at the start of every example.
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@settings(max_examples=examples("visibility editors"))
 @given(steps=STEPS)
 async def test_public_sees_exactly_what_editors_published_by_now(
     client, engine, sessionmaker, steps
