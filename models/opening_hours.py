@@ -5,7 +5,7 @@ Hours are local wall-clock times in the schedule's timezone; instants are aware 
 """
 
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import combinations
@@ -118,24 +118,31 @@ def _first_candidate(
     return None if best is None else best.astimezone(schedule.timezone)
 
 
-def _candidates(schedule: Schedule, day: date) -> Iterator[datetime]:
+def _candidates(schedule: Schedule, day: date) -> tuple[datetime, ...]:
     """UTC instants on a local day where ``is_open`` may flip."""
-    tz = schedule.timezone
+    return _day_candidates(schedule.timezone, day, hours_on(schedule, day))
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_candidates(tz: ZoneInfo, day: date, hours: DayHours | None) -> tuple[datetime, ...]:
+    """``_candidates`` of one day's hours. Kept: offices mostly share their hours, and every
+    office list asks about the same few days again."""
     changes = _offset_changes(tz, day)
-    hours = hours_on(schedule, day)
-    if hours is not None:
-        times = {hours.opens, hours.closes}
-        for b in hours.breaks:
-            times |= {b.start, b.end}
-        # A wall time can mean two instants (or none) only around an offset change: on such
-        # days each is taken in both folds (clocks set back just after midnight repeat the
-        # day's last wall times too, hence the next day's change).
-        folds = (0, 1) if changes or _offset_changes(tz, day + timedelta(days=1)) else (0,)
-        for t in times:
-            local = datetime.combine(day, t, tzinfo=tz)
-            for fold in folds:
-                yield (local.replace(fold=1) if fold else local).astimezone(UTC)
-    yield from changes
+    if hours is None:
+        return changes
+    times = {hours.opens, hours.closes}
+    for b in hours.breaks:
+        times |= {b.start, b.end}
+    # A wall time can mean two instants (or none) only around an offset change: on such
+    # days each is taken in both folds (clocks set back just after midnight repeat the
+    # day's last wall times too, hence the next day's change).
+    folds = (0, 1) if changes or _offset_changes(tz, day + timedelta(days=1)) else (0,)
+    found = []
+    for t in times:
+        local = datetime.combine(day, t, tzinfo=tz)
+        for fold in folds:
+            found.append((local.replace(fold=1) if fold else local).astimezone(UTC))
+    return (*found, *changes)
 
 
 @functools.lru_cache(maxsize=4096)
