@@ -8,12 +8,14 @@ commit together or not at all. ``create_office`` is the unchecked insert for the
 and test data.
 """
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import orjson
 import phonenumbers
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -65,10 +67,17 @@ Child = TypeVar("Child", OfficePhone, OfficeHours, OfficeException)
 async def _children(
     session: AsyncSession, model: type[Child], order: str, office_ids: Sequence[int]
 ) -> list[list[sa.Row[Any]]]:
-    """Each office's rows of ``model``'s table in ``order``: plain rows (no ORM instances)."""
+    """Each office's rows of ``model``'s table in ``order``: plain rows (no ORM instances).
+
+    JSON columns (a day's breaks) come as their text, for :func:`breaks_from_json`.
+    """
     table = table_of(model)
+    columns = [
+        sa.cast(column, sa.Text).label(column.key) if isinstance(column.type, sa.JSON) else column
+        for column in table.columns
+    ]
     stmt = (
-        sa.select(table)
+        sa.select(*columns)
         .where(one_of(session, table.c.office_id, office_ids))
         .order_by(table.c[order])
     )
@@ -97,10 +106,14 @@ async def exceptions_of_offices(
     return await _children(session, OfficeException, "day", office_ids)
 
 
-def breaks_from_json(raw: Sequence[dict[str, Any]]) -> tuple[Interval, ...]:
+@functools.lru_cache(maxsize=4096)
+def breaks_from_json(text: str) -> tuple[Interval, ...]:
+    """A day's breaks from the JSON text of a read row. Kept by text: offices mostly share
+    their hours, so a page's hundreds of rows (each parsed for its display and for the
+    schedule) hold a few distinct texts."""
     return tuple(
         Interval(time.fromisoformat(b["start"]), time.fromisoformat(b["end"]), b.get("label"))
-        for b in raw
+        for b in orjson.loads(text)
     )
 
 

@@ -114,7 +114,7 @@ class BreakType:
     label: str | None
 
 
-def _breaks(raw: list[dict[str, object]]) -> list[BreakType]:
+def _breaks(raw: str) -> list[BreakType]:
     return [BreakType(**BREAK.values(partial(getattr, b))) for b in breaks_from_json(raw)]
 
 
@@ -122,7 +122,7 @@ def _unless_closed(closed: bool, value: R) -> R | None:
     return None if closed else value
 
 
-def _breaks_unless_closed(closed: bool, raw: list[dict[str, object]]) -> list[BreakType]:
+def _breaks_unless_closed(closed: bool, raw: str) -> list[BreakType]:
     return [] if closed else _breaks(raw)
 
 
