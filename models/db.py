@@ -5,6 +5,7 @@ the production database. Everything dialect-specific about connecting lives here
 """
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from enum import Enum
 from typing import Any, cast
@@ -47,6 +48,8 @@ def table_of(model: type[SQLModel]) -> sa.Table:
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 POOL_TIMEOUT_SECONDS = 3.0
+# A pooled PostgreSQL connection idle for longer than this is pinged before it is used.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def make_engine(
@@ -77,14 +80,49 @@ def make_engine(
         "timeout": connect_timeout,
         "server_settings": server_settings(statement_timeout_ms),
     }
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     engine = create_async_engine(
         url, connect_args=connect_args, pool_timeout=pool_timeout, **kwargs
     )
     pg_connect.open_connections_with(engine.sync_engine)
+    if not kwargs.get("pool_pre_ping"):
+        ping_when_idle(engine.sync_engine, PING_AFTER_IDLE_SECONDS)
     return engine
+
+
+def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use only when it sat idle for ``idle_seconds``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout; asyncpg's ping is a transaction
+    of its own (three round trips, about 0.7 ms of an 11 ms offices page). A connection
+    in steady use is known alive; one that sat idle (the database may have restarted
+    meanwhile) is pinged, and replaced when the ping finds it dead. A connection that
+    breaks while in use is reported (``database_failure``) and the pool invalidated, as
+    with pre-ping.
+    """
+    dialect = engine.dialect
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # new, or in steady use
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                # The pool discards this connection and checks out another one.
+                raise sa.exc.DisconnectionError(str(error)) from error
+            raise
+
+    sa.event.listen(engine, "checkin", checkin)
+    sa.event.listen(engine, "checkout", checkout)
+
+
+_IDLE_SINCE = "vestnik_idle_since"
 
 
 def server_settings(statement_timeout_ms: int | None) -> dict[str, str]:

@@ -25,6 +25,7 @@ from alembic.config import Config
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from models import db
 from models.db import DatabaseFailure, database_failure, make_engine
 from models.migrate import upgrade
 from server.app import create_app
@@ -132,6 +133,91 @@ def test_while_postgresql_is_down_requests_get_a_quick_503_and_then_service_resu
     assert ready_seconds < OUTAGE_ANSWER_SECONDS
     assert healthy.status_code == 200
     assert (after.status_code, after.json()) == (200, before.json())
+
+
+# -- pooled connections across a restart --------------------------------------------------------
+
+
+async def _select_one(engine: AsyncEngine) -> int | None:
+    async with engine.connect() as connection:
+        return (await connection.execute(sa.text("SELECT 1"))).scalar()
+
+
+def _count_pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    pings = [0]
+    dialect = engine.sync_engine.dialect
+    ping = dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        pings[0] += 1
+        return ping(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    return pings
+
+
+@pytest.mark.anyio
+async def test_a_connection_in_steady_use_is_not_pinged(database, monkeypatch):
+    # given: a connection used again at once
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    engine = make_engine(database)
+    pings = _count_pings(engine, monkeypatch)
+    try:
+        # when
+        answers = [await _select_one(engine) for _ in range(5)]
+    finally:
+        await engine.dispose()
+
+    # then
+    assert answers == [1] * 5
+    assert pings[0] == 0
+
+
+@pytest.mark.anyio
+async def test_an_idle_connection_whose_server_restarted_is_replaced_before_use(
+    cluster, database, monkeypatch
+):
+    # given: a pooled connection, idle (any idle time counts), and PostgreSQL restarted
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    engine = make_engine(database)
+    pings = _count_pings(engine, monkeypatch)
+    try:
+        assert await _select_one(engine) == 1
+        cluster.stop_server()
+        cluster.start_server()
+
+        # when
+        after = await _select_one(engine)
+    finally:
+        await engine.dispose()
+
+    # then: the ping found it dead and a new connection answered
+    assert after == 1
+    assert pings[0] == 1
+
+
+@pytest.mark.anyio
+async def test_a_connection_broken_while_in_steady_use_fails_once_and_the_pool_recovers(
+    cluster, database, monkeypatch
+):
+    # given: a pooled connection not idle long enough to be pinged, and PostgreSQL restarted
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    engine = make_engine(database)
+    try:
+        assert await _select_one(engine) == 1
+        cluster.stop_server()
+        cluster.start_server()
+
+        # when
+        with pytest.raises(DBAPIError) as failed:
+            await _select_one(engine)
+        after = await _select_one(engine)
+    finally:
+        await engine.dispose()
+
+    # then: that request is told the database was unavailable; the next one is served
+    assert database_failure(failed.value) is DatabaseFailure.UNAVAILABLE
+    assert after == 1
 
 
 # -- slow statements ------------------------------------------------------------------------------
