@@ -107,7 +107,7 @@ class NestedPage:
     """A connection inside each object of a list (``Author.articles``): read for all of them
     at once by the loader the relation names (``via``), with these arguments."""
 
-    key: str  # its response key
+    key: str  # where each object keeps it (``Obj.pages``): its response key and its place
     parent: str  # the type whose field it is
     name: str  # the field
     via: str
@@ -557,9 +557,12 @@ class _Planner:
             arguments = self.arguments(parent, name, nodes)
             target = get_named_type(definition.type)
             if isinstance(source, Relation) and source.arguments and needs is not None:
-                page = self.nested_page(key, parent, name, source, arguments, nodes)
+                # The same objects can be reached twice (``nodes`` and ``edges.node``), each
+                # time with another page under the same response key: each page its own slot.
+                slot = f"{key}#{len(needs.pages)}"
+                page = self.nested_page(slot, parent, name, source, arguments, nodes)
                 needs.pages.append(page)
-                fields.append((key, _page_at(key, page.fields)))
+                fields.append((key, _page_at(slot, page.fields)))
                 continue
             if arguments and not (isinstance(source, Computed) and source.derive is not None):
                 raise _NotPlannable

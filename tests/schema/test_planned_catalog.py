@@ -175,6 +175,14 @@ PLANNED_ARTICLES = {
           }
         }
     """,
+    "one field name, two pages of the same objects": """
+        query {
+          authors {
+            nodes { slug articles { nodes { slug } } }
+            edges { node { articles(first: 1) { nodes { slug } } } }
+          }
+        }
+    """,
     "a tag's articles, by id too": """
         query Tag($tag: ID!) {
           tag(id: $tag) { articles(first: 3) { nodes { title authors { slug name email } } } }
