@@ -41,6 +41,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLIncludeDirective,
     GraphQLObjectType,
@@ -716,11 +717,11 @@ def _column(name: str) -> Make:
 
 
 def _item(name: str) -> Make:
-    return lambda columns: columns[name]
+    return operator.itemgetter(name)
 
 
 def _attribute(name: str) -> Make:
-    return lambda source: getattr(source, name)
+    return operator.attrgetter(name)
 
 
 def _leaf(graphql_type: GraphQLOutputType, value: Make) -> Make:
@@ -730,18 +731,38 @@ def _leaf(graphql_type: GraphQLOutputType, value: Make) -> Make:
         raise _NotPlannable
     non_null = is_non_null_type(graphql_type)
     serialize: Callable[[Any], object] = named.serialize
+    if isinstance(named, GraphQLEnumType):
+        serialize = _kept(serialize)
+    string = named is GraphQLString
 
     def make(source: Any) -> object:
         found = value(source)
+        if string and type(found) is str:
+            return found  # what String's serialize returns for a str
         if found is None:
             if non_null:
                 raise Fallback  # graphql-core reports an error there: let it
             return None
-        if named is GraphQLString and type(found) is str:
-            return found  # what String's serialize returns for a str
         return serialize(found)
 
     return make
+
+
+def _kept(serialize: Callable[[Any], object]) -> Callable[[Any], object]:
+    """An enum's ``serialize``, kept per value: Strawberry's looks a member up among all the
+    enum's values each time (a weekday, a phone's kind: hundreds a page)."""
+    kept: dict[Any, object] = {}
+
+    def serialized(value: Any) -> object:
+        try:
+            return kept[value]
+        except KeyError:
+            kept[value] = found = serialize(value)
+            return found
+        except TypeError:  # not hashable
+            return serialize(value)
+
+    return serialized
 
 
 def _object_id(type_name: str) -> Make:
@@ -749,7 +770,7 @@ def _object_id(type_name: str) -> Make:
 
 
 def _row_column(name: str) -> Make:
-    return lambda obj: getattr(obj.row, name)
+    return operator.attrgetter(f"row.{name}")  # obj.row.<name>, without a Python frame
 
 
 def _private(name: str) -> Make:
