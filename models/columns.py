@@ -4,6 +4,7 @@ SQLite has no timezone-aware timestamp type, so every timestamp goes through
 ``UTCDateTime``: stored as UTC, always read back as an aware ``datetime``.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,10 @@ def utcnow() -> datetime:
     cursors, JSON and both databases.
     """
     return datetime.now(UTC).replace(microsecond=0)
+
+
+Clock = Callable[[], datetime]
+"""What tells the time: ``utcnow``, or a test's clock it moves by hand."""
 
 
 # Instants a client may ask about: wide enough for any real date, far enough from

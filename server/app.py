@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
+from models.columns import Clock, utcnow
 from models.db import SessionMaker, make_engine, make_sessionmaker
 from models.migrate import upgrade
 from models.services.seed import load_seed
@@ -45,8 +46,12 @@ def create_app(
     *,
     engine: AsyncEngine | None = None,
     freeze_heap: bool = False,
+    clock: Clock = utcnow,
 ) -> Starlette:
     """Build the app; pass ``engine`` to share one the caller owns (tests).
+
+    ``clock``: what "now" is for each request's reads and for the response cache (tests
+    move a clock instead of sleeping).
 
     ``freeze_heap`` (a served process's app, ``app_from_environment``): once started, move
     everything alive (the schema, its plans' types, SQLAlchemy's metadata, modules) out of
@@ -66,7 +71,7 @@ def create_app(
         for url in settings.database_replica_urls
     ]
     cache = (
-        ResponseCache(engine, sessionmaker, settings.response_cache_max_bytes)
+        ResponseCache(engine, sessionmaker, settings.response_cache_max_bytes, clock=clock)
         if settings.response_cache and settings.response_cache_max_bytes > 0
         else None
     )
@@ -133,6 +138,7 @@ def create_app(
         readers=[make_sessionmaker(replica) for replica in replicas],
         metrics=metrics,
         graphql_ide="graphiql" if settings.graphiql else None,
+        clock=clock,
     )
     broker = Broker(sessionmaker)
     routes: list[BaseRoute] = [

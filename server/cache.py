@@ -31,7 +31,7 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.columns import utcnow
+from models.columns import Clock, utcnow
 from models.db import SessionMaker, is_sqlite
 from models.services import events
 
@@ -104,8 +104,16 @@ def _runs_something(query_string: bytes) -> bool:
 class ResponseCache:
     """An LRU of encoded responses bounded by bytes, valid for one content version."""
 
-    def __init__(self, engine: AsyncEngine, sessionmaker: SessionMaker, max_bytes: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessionmaker: SessionMaker,
+        max_bytes: int,
+        *,
+        clock: Clock = utcnow,
+    ) -> None:
         self.sessionmaker = sessionmaker
+        self.clock = clock
         self.max_bytes = max_bytes
         self.database = events.database_name(engine.url)
         # SQLite: read the version on each lookup. PostgreSQL: trust notifications once the
@@ -157,7 +165,7 @@ class ResponseCache:
         """The content version answers are valid for now; None: do not use the cache."""
         if not self.trusted:
             return None
-        now = utcnow()
+        now = self.clock()
         if self.poll_version or self._stale or (self.valid_until and now >= self.valid_until):
             async with self._refresh:
                 await self._read_state(now)
@@ -170,7 +178,7 @@ class ResponseCache:
         """
         if not self.trusted or self.poll_version or self._stale:
             return None
-        if self.valid_until is not None and utcnow() >= self.valid_until:
+        if self.valid_until is not None and self.clock() >= self.valid_until:
             return None
         return self.version
 
@@ -189,7 +197,7 @@ class ResponseCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry.version != version or (entry.expires_at and utcnow() >= entry.expires_at):
+        if entry.version != version or (entry.expires_at and self.clock() >= entry.expires_at):
             self._drop(key)
             return None
         self._entries.move_to_end(key)
@@ -224,4 +232,4 @@ class ResponseCache:
         limits = [t for t in (entry_expires, self.valid_until) if t is not None]
         if not limits:
             return None
-        return max(0.0, (min(limits) - utcnow()).total_seconds())
+        return max(0.0, (min(limits) - self.clock()).total_seconds())

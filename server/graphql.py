@@ -21,6 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.types import QueryParams
 
+from models.columns import Clock, utcnow
 from models.db import SessionMaker
 from schema.context import Context
 from server.admission import BUSY_RETRY_SECONDS, DATABASE_RETRY_SECONDS, Admission
@@ -54,6 +55,7 @@ class GraphQLView(GraphQL[Context, None]):
         readers: Sequence[SessionMaker] = (),
         metrics: Metrics | None = None,
         raw_readers: RawReaders | None = None,
+        clock: Clock = utcnow,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -63,7 +65,10 @@ class GraphQLView(GraphQL[Context, None]):
         self.metrics = metrics
         self.raw_readers = raw_readers
         self.admission = Admission(settings)
-        self.caching = HttpCaching(settings, cache=cache, readers=readers, metrics=metrics)
+        self.clock = clock
+        self.caching = HttpCaching(
+            settings, cache=cache, readers=readers, metrics=metrics, clock=clock
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,6 +157,7 @@ class GraphQLView(GraphQL[Context, None]):
             sessionmaker=self.sessionmaker,
             viewer=viewer,
             request_id=request_id(request.scope),
+            now=self.clock(),
             reader=reader,
             planned=self.raw_readers is not None,
             raw_reader=self.raw_readers.reader(reader) if self.raw_readers is not None else None,

@@ -16,7 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from models.columns import utcnow
+from models.columns import Clock, utcnow
 from models.db import SessionMaker, database_failure
 from models.services.events import current_version
 from schema.context import Context
@@ -46,8 +46,10 @@ class HttpCaching:
         cache: ResponseCache | None = None,
         readers: Sequence[SessionMaker] = (),
         metrics: Metrics | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.cache = cache
         self.metrics = metrics
         # Replicas for anonymous reads, taken in turn.
@@ -114,7 +116,7 @@ class HttpCaching:
         seconds = (
             self.cache.seconds_valid(expires_at)
             if self.cache is not None
-            else _seconds_until(expires_at)
+            else _seconds_until(expires_at, self.clock())
         )
         if lagging:
             seconds = 0.0  # possibly behind the primary: caches must ask again next time
@@ -225,8 +227,8 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return etag in tags
 
 
-def _seconds_until(when: datetime | None) -> float | None:
-    return None if when is None else max(0.0, (when - utcnow()).total_seconds())
+def _seconds_until(when: datetime | None, now: datetime) -> float | None:
+    return None if when is None else max(0.0, (when - now).total_seconds())
 
 
 async def _reader_has(reader: SessionMaker, version: int) -> bool:

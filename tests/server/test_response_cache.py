@@ -5,6 +5,7 @@ on both databases: SQLite reads the content version per lookup, PostgreSQL is to
 """
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import time, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import ArticleStatus
-from models.columns import utcnow
+from models.columns import Clock, utcnow
 from models.db import SessionMaker
 from models.office import OfficeCreate
 from models.opening_hours import DayHours
@@ -27,6 +28,7 @@ from models.viewer import Role, Viewer
 from schema.node import to_global_id
 from server.app import create_app
 from server.settings import Settings
+from tests.clock import ManualClock
 from tests.conftest import QueryCounter
 from tests.factories import make_article
 from tests.server.running import environment, serving
@@ -47,8 +49,14 @@ UNPUBLISH = "mutation Hide($id: ID!) { unpublishArticle(id: $id) { errors { code
 @pytest.fixture
 async def running(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP through the app with its lifespan running (so the cache hears of changes)."""
+    async with running_at(engine, utcnow) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def running_at(engine: AsyncEngine, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(migrate_on_start=False, seed_on_start=False, rate_limit_per_minute=0)
-    app = create_app(settings, engine=engine)
+    app = create_app(settings, engine=engine, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -167,21 +175,23 @@ async def test_an_unpublished_article_disappears_from_cached_answers_at_once(
 
 
 async def test_a_scheduled_article_appears_when_its_time_comes(
-    running: httpx.AsyncClient, sessionmaker: SessionMaker
+    engine: AsyncEngine, sessionmaker: SessionMaker
 ) -> None:
     await make_article(sessionmaker, "Already out")
-    await make_article(sessionmaker, "Scheduled", published_at=utcnow() + timedelta(seconds=1.5))
-    before = await running.get("/graphql", params={"query": NEWS})
-    assert [n["title"] for n in before.json()["data"]["articles"]["nodes"]] == ["Already out"]
-    # A CDN may keep it (stale or not) only until the scheduled article goes out.
-    control = dict(
-        part.strip().partition("=")[::2] for part in before.headers["cache-control"].split(",")
-    )
-    assert int(control["max-age"]) + int(control.get("stale-while-revalidate", 0)) <= 2
+    clock = ManualClock()
+    await make_article(sessionmaker, "Scheduled", published_at=clock() + timedelta(seconds=1.5))
+    async with running_at(engine, clock) as client:
+        before = await client.get("/graphql", params={"query": NEWS})
+        assert [n["title"] for n in before.json()["data"]["articles"]["nodes"]] == ["Already out"]
+        # A CDN may keep it (stale or not) only until the scheduled article goes out.
+        control = dict(
+            part.strip().partition("=")[::2] for part in before.headers["cache-control"].split(",")
+        )
+        assert int(control["max-age"]) + int(control.get("stale-while-revalidate", 0)) <= 2
 
-    await asyncio.sleep(2.1)
+        clock.advance(2.1)
 
-    assert await titles(running) == ["Scheduled", "Already out"]
+        assert await titles(client) == ["Scheduled", "Already out"]
 
 
 async def test_answers_with_errors_are_not_cached_or_public(
