@@ -81,3 +81,10 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+NOW: sa.BindParameter[datetime] = sa.bindparam(
+    "vestnik_now", None, type_=UTCDateTime, required=False
+)
+"""Stands for the request's instant in a statement built once and run again: pass it as a
+parameter (``models.rawdb``'s prepared statements fill it in per run)."""

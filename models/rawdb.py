@@ -19,14 +19,13 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from models import pg_connect
-from models.columns import UTCDateTime
+from models.columns import NOW
 from models.db import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS, server_settings
 
 # Connections per process for these reads, besides the engine's pool: they are held for
@@ -38,11 +37,6 @@ CLOSE_TIMEOUT_SECONDS = 5.0
 MAX_SHAPES = 500
 
 Record = asyncpg.Record
-
-NOW: sa.BindParameter[datetime] = sa.bindparam(
-    "vestnik_now", None, type_=UTCDateTime, required=False
-)
-"""Stands for the request's instant in a prepared statement (``prepare``, ``fetch_prepared``)."""
 
 
 class Uncompilable(Exception):

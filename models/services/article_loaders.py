@@ -7,19 +7,23 @@ visibility, orderings and column projection as the single reads of
 ``models.services.articles``.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.article import Article, ArticleAuthor, ArticleTag
 from models.author import Author, AuthorRead
+from models.columns import NOW
 from models.db import dialect_of, one_of, table_of
 from models.revision import ArticleCorrection, ArticleRevision
+from models.services import pagination
 from models.services.articles import (
     ORDERINGS,
     ArticleOrder,
@@ -27,11 +31,14 @@ from models.services.articles import (
     article_select,
     ordering_keys,
     read_rows,
+    visible,
     visible_to,
 )
 from models.services.pagination import (
+    PARENT_IDS,
     Page,
     PageArgs,
+    Window,
     check_page_args,
     pages_by_parent,
     paginate_per_parent,
@@ -51,7 +58,7 @@ async def articles_by_ids(
     stmt = article_select(columns).where(
         one_of(session, col(Article.id), ids), visible_to(viewer, now)
     )
-    found = {article.id: article for article in await read_rows(session, stmt)}
+    found = {article.id: article for article in await read_rows(session, stmt, columns)}
     return [found.get(id) for id in ids]
 
 
@@ -167,17 +174,65 @@ async def articles_of_parents(
     """A page of articles for each author (``ArticleAuthor``) or tag (``ArticleTag``)."""
     ordering = ORDERINGS[order]
     window = check_page_args(page, ordering)
-    parent = col(link.author_id) if link is ArticleAuthor else col(link.tag_id)  # type: ignore[union-attr]
-    stmt = (
-        article_select(columns, *ordering_keys(ordering))
-        .join(link, col(link.article_id) == col(Article.id))
-        .where(visible_to(viewer, now))
-    )
-    entity = Article if columns is None else None
     lateral = dialect_of(session) == "postgresql"
-    query = paginate_per_parent(stmt, entity, parent, parent_ids, ordering, window, lateral=lateral)
-    rows = await read_rows(session, query)
-    return pages_by_parent(rows, parent_ids, ordering, window, flat=entity is None)
+    ids = list(dict.fromkeys(parent_ids))
+    if window.after is None and window.before is None:
+        # A first (or last) page, the common case: one statement per shape, built once.
+        shape = (window.limit, window.backwards, viewer.sees_unpublished, lateral)
+        # The sparse/dense threshold is part of the statement (tests move it).
+        query = _first_pages(link, columns, order, *shape, pagination.SPARSE_PARENT_ROWS)
+        rows = await read_rows(session, query, columns, {PARENT_IDS: ids, NOW.key: now})
+    else:
+        stmt = _articles_of(link, columns, order, visible_to(viewer, now))
+        query = paginate_per_parent(
+            stmt, _entity(columns), _parent(link), ids, ordering, window, lateral=lateral
+        )
+        rows = await read_rows(session, query, columns)
+    return pages_by_parent(rows, parent_ids, ordering, window, flat=columns is not None)
+
+
+@functools.lru_cache(maxsize=256)
+def _first_pages(
+    link: type[ArticleAuthor] | type[ArticleTag],
+    columns: frozenset[str] | None,
+    order: ArticleOrder,
+    limit: int,
+    backwards: bool,
+    sees_unpublished: bool,
+    lateral: bool,
+    _sparse_parent_rows: int,
+) -> Select[Any]:
+    """The statement of ``articles_of_parents`` for a page without cursors, taking the
+    parents' ids (``PARENT_IDS``) and the instant (``NOW``) as parameters. Building it
+    (the lateral pages' subqueries and their column collections) took about a tenth of
+    an authors overview's time, every request."""
+    stmt = _articles_of(link, columns, order, visible(sees_unpublished, NOW))
+    window = Window(limit, backwards, None, None)
+    ordering = ORDERINGS[order]
+    return paginate_per_parent(
+        stmt, _entity(columns), _parent(link), None, ordering, window, lateral=lateral
+    )
+
+
+def _articles_of(
+    link: type[ArticleAuthor] | type[ArticleTag],
+    columns: frozenset[str] | None,
+    order: ArticleOrder,
+    visible: ColumnElement[bool],
+) -> Select[Any]:
+    return (
+        article_select(columns, *ordering_keys(ORDERINGS[order]))
+        .join(link, col(link.article_id) == col(Article.id))
+        .where(visible)
+    )
+
+
+def _parent(link: type[ArticleAuthor] | type[ArticleTag]) -> Any:
+    return col(link.author_id) if link is ArticleAuthor else col(link.tag_id)  # type: ignore[union-attr]
+
+
+def _entity(columns: frozenset[str] | None) -> type[Article] | None:
+    return Article if columns is None else None
 
 
 async def count_articles_of_parents(

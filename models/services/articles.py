@@ -11,7 +11,7 @@ once (DataLoader batches, pages per author or tag) are in ``models.services.arti
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -96,10 +96,21 @@ def article_select(columns: frozenset[str] | None, *keys: str) -> Select[Any]:
     return sa.select(*(column for column in _ARTICLE_TABLE.columns if column.key in names))
 
 
-async def read_rows(session: AsyncSession, stmt: Select[Any]) -> Sequence[Any]:
-    """The rows of an ``article_select`` statement: ``Article`` objects or plain rows."""
+async def read_rows(
+    session: AsyncSession,
+    stmt: Select[Any],
+    columns: frozenset[str] | None,
+    params: Mapping[str, Any] | None = None,
+) -> Sequence[Any]:
+    """The rows of an ``article_select(columns, ...)`` statement: ``Article`` objects
+    (``columns`` None) or plain rows, read on the session's connection: the ORM's result
+    handling adds nothing to rows (about 0.5 ms a page of 200)."""
+    if columns is not None:
+        connection = await session.connection()
+        found: Sequence[Any] = (await connection.execute(stmt, params)).all()
+        return found
     # sqlmodel's overloads tell the two kinds apart by static type; this one is either.
-    result = await session.exec(stmt)  # type: ignore[call-overload]
+    result = await session.exec(stmt, params=params)  # type: ignore[call-overload]
     rows: Sequence[Any] = result.all()
     return rows
 
@@ -121,12 +132,17 @@ class ArticleFilter:
 
 
 Instant = datetime | sa.BindParameter[datetime]
-"""A moment, or a bound parameter standing for one (``models.rawdb.NOW``)."""
+"""A moment, or a bound parameter standing for one (``models.columns.NOW``)."""
 
 
 def visible_to(viewer: Viewer, now: Instant) -> ColumnElement[bool]:
     """The articles ``viewer`` may see at ``now``."""
-    if viewer.sees_unpublished:
+    return visible(viewer.sees_unpublished, now)
+
+
+def visible(sees_unpublished: bool, now: Instant) -> ColumnElement[bool]:
+    """``visible_to`` for a viewer who sees unpublished articles (editors) or does not."""
+    if sees_unpublished:
         return sa.true()
     # The table's columns, not the ORM attributes: the same SQL, built several times faster
     # (this is on every public read).
@@ -239,7 +255,7 @@ async def get_article(
     for stmt in lookup_statements(
         viewer=viewer, now=now, id=id, slug=slug, language=language, columns=columns
     ):
-        found = _first(await read_rows(session, stmt))
+        found = _first(await read_rows(session, stmt, columns))
         if found is not None:
             return found
     return None
@@ -329,7 +345,7 @@ async def list_articles(
         columns=columns,
         dialect=dialect_of(session),
     )
-    return make_page(await read_rows(session, stmt), ordering, window)
+    return make_page(await read_rows(session, stmt, columns), ordering, window)
 
 
 def page_statement(

@@ -257,11 +257,15 @@ def make_page(rows: Sequence[T], ordering: Ordering, window: Window) -> Page[T]:
     return Page(items=items, ordering=ordering, has_next=has_next, has_previous=has_previous)
 
 
+PARENT_IDS = "vestnik_parent_ids"
+"""The parameter a per-parent page statement built without ids takes them by."""
+
+
 def paginate_per_parent(
     stmt: Select[Any],
     entity: Any,
     parent_column: Any,
-    parent_ids: Sequence[int],
+    parent_ids: Sequence[int] | None,
     ordering: Ordering,
     window: Window,
     *,
@@ -278,6 +282,9 @@ def paginate_per_parent(
     with its own ``LIMIT``, so a parent with thousands of rows costs about as much as one page.
     Otherwise (SQLite has no ``LATERAL``) a window function numbers every row of every parent
     and keeps the first ``limit + 1`` of each: it reads and sorts them all.
+
+    ``parent_ids`` None: the statement takes them at execution, as the parameter
+    ``PARENT_IDS`` (distinct ids), so one statement can be built once and run again.
     """
     if lateral:
         return _lateral_pages(stmt, entity, parent_column, parent_ids, ordering, window)
@@ -287,7 +294,8 @@ def paginate_per_parent(
         .label("row_number")
     )
     inner = stmt.add_columns(parent_column.label("parent_id"), number)
-    inner = inner.where(parent_column.in_(parent_ids))
+    ids = sa.bindparam(PARENT_IDS, expanding=True) if parent_ids is None else parent_ids
+    inner = inner.where(parent_column.in_(ids))
     condition = keyset_condition(ordering, window)
     if condition is not None:
         inner = inner.where(condition)
@@ -307,7 +315,7 @@ def _lateral_pages(
     stmt: Select[Any],
     entity: Any,
     parent_column: Any,
-    parent_ids: Sequence[int],
+    parent_ids: Sequence[int] | None,
     ordering: Ordering,
     window: Window,
 ) -> Select[Any]:
@@ -325,11 +333,13 @@ def _lateral_pages(
     The ids go as one array parameter, so the statement is the same for any number of
     parents. Each parent once: a repeated id would repeat its page.
     """
-    ids = list(dict.fromkeys(parent_ids))
+    ids = (
+        sa.bindparam(PARENT_IDS, type_=sa.ARRAY(sa.Integer))
+        if parent_ids is None
+        else sa.literal(list(dict.fromkeys(parent_ids)), sa.ARRAY(sa.Integer))
+    )
     parents = (
-        sa.func.unnest(sa.literal(ids, sa.ARRAY(sa.Integer)))
-        .table_valued(sa.column("id", sa.Integer))
-        .render_derived(name="parent")
+        sa.func.unnest(ids).table_valued(sa.column("id", sa.Integer)).render_derived(name="parent")
     )
     first_links = (
         sa.select(parent_column)

@@ -49,9 +49,10 @@ from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, get_na
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
 from models.author import Author
+from models.columns import NOW
 from models.errors import DomainError
 from models.office import Office
-from models.rawdb import NOW, Prepared, RawReader, Record, Uncompilable
+from models.rawdb import Prepared, RawReader, Record, Uncompilable
 from models.services import article_loaders, articles
 from models.services.article_json import with_related
 from models.services.article_loaders import Related as ArticleRelated

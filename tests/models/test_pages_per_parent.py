@@ -86,3 +86,33 @@ async def test_a_batch_pages_each_parent_as_alone(
         got = await batch(page)
         expected = [await alone(parent.slug, page) for parent in parents]
         assert [shape(p) for p in got] == [shape(p) for p in expected], page
+
+
+async def test_a_first_page_statement_kept_between_reads_takes_each_reads_instant(
+    sessionmaker: SessionMaker,
+) -> None:
+    # given: an author with an article that goes public in an hour
+    author = await make_author(sessionmaker)
+    now = utcnow()
+    await make_article(sessionmaker, published_at=now + timedelta(hours=1), authors=[author])
+    assert author.id is not None
+
+    async def titles_at(when: Any) -> list[str]:
+        async with sessionmaker() as session:
+            [page] = await article_loaders.articles_of_parents(
+                session,
+                viewer=ANONYMOUS,
+                now=when,
+                link=ArticleAuthor,
+                parent_ids=[author.id],  # type: ignore[list-item]
+                page=PageArgs(first=5),
+                columns=COLUMNS,
+            )
+        return [row.title for row in page.items]
+
+    # when: the same page asked now and after that hour (the same statement, kept)
+    before, after = await titles_at(now), await titles_at(now + timedelta(hours=2))
+
+    # then
+    assert before == []
+    assert len(after) == 1
