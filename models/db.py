@@ -40,6 +40,14 @@ def one_of(
     return element.in_(values)
 
 
+def one_of_parameter(dialect: str, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """``one_of`` with the values left to the parameter ``name``, given at execution: for a
+    statement built once and run again."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=sa.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 def table_of(model: type[SQLModel]) -> sa.Table:
     """A table model's Core table, for reads that want rows, not instances."""
     table: sa.Table = model.__table__  # type: ignore[attr-defined]  # SQLModel declares it loosely

@@ -24,7 +24,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.columns import utcnow
-from models.db import one_of, table_of
+from models.db import dialect_of, one_of_parameter, table_of
 from models.errors import DomainError, Duplicate, InvalidInput, NotFound, Required
 from models.office import (
     DEFAULT_COUNTRY,
@@ -71,21 +71,30 @@ async def _children(
 
     JSON columns (a day's breaks) come as their text, for :func:`breaks_from_json`.
     """
+    grouped: dict[int, list[sa.Row[Any]]] = {id: [] for id in office_ids}
+    connection = await session.connection()  # Core rows: the ORM adds nothing to a read
+    stmt = _children_statement(model, order, dialect_of(session))
+    for row in (await connection.execute(stmt, {_OFFICE_IDS: list(office_ids)})).all():
+        grouped[row.office_id].append(row)
+    return [grouped[id] for id in office_ids]
+
+
+_OFFICE_IDS = "vestnik_office_ids"
+
+
+@functools.lru_cache(maxsize=16)
+def _children_statement(model: type[Child], order: str, dialect: str) -> sa.Select[Any]:
+    """Built once per table and database: three of them on every offices page."""
     table = table_of(model)
     columns = [
         sa.cast(column, sa.Text).label(column.key) if isinstance(column.type, sa.JSON) else column
         for column in table.columns
     ]
-    stmt = (
+    return (
         sa.select(*columns)
-        .where(one_of(session, table.c.office_id, office_ids))
+        .where(one_of_parameter(dialect, table.c.office_id, _OFFICE_IDS))
         .order_by(table.c[order])
     )
-    grouped: dict[int, list[sa.Row[Any]]] = {id: [] for id in office_ids}
-    connection = await session.connection()  # Core rows: the ORM adds nothing to a read
-    for row in (await connection.execute(stmt)).all():
-        grouped[row.office_id].append(row)
-    return [grouped[id] for id in office_ids]
 
 
 async def phones_of_offices(
