@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.article import Article, ArticleAuthor, ArticleTag
 from models.author import Author, AuthorRead
 from models.columns import NOW
-from models.db import dialect_of, one_of, table_of
+from models.db import dialect_of, one_of, one_of_parameter, table_of
 from models.revision import ArticleCorrection, ArticleRevision
 from models.services import pagination
 from models.services.articles import (
@@ -84,19 +84,33 @@ async def _linked(
 ) -> list[list[Any]]:
     """Each article's rows of ``model`` through ``link``, in ``order``: plain rows of the
     table's columns (no ORM instances: a page's tags are hundreds of them)."""
-    table, linked = table_of(model), table_of(link)
-    other = linked.c.author_id if link is ArticleAuthor else linked.c.tag_id
-    stmt = (
-        sa.select(linked.c.article_id, *table.columns)
-        .join(table, table.c.id == other)
-        .where(one_of(session, linked.c.article_id, article_ids))
-        .order_by(linked.c.article_id, *order)
-    )
+    stmt = _linked_statement(link, model, order, dialect_of(session))
     found: dict[int, list[Any]] = {id: [] for id in article_ids}
     connection = await session.connection()
-    for row in (await connection.execute(stmt)).all():
+    for row in (await connection.execute(stmt, {_ARTICLE_IDS: list(article_ids)})).all():
         found[row.article_id].append(row)
     return [found[id] for id in article_ids]
+
+
+_ARTICLE_IDS = "vestnik_article_ids"
+
+
+@functools.lru_cache(maxsize=16)
+def _linked_statement(
+    link: type[ArticleAuthor] | type[ArticleTag],
+    model: type[Author] | type[Tag],
+    order: tuple[Any, ...],
+    dialect: str,
+) -> Select[Any]:
+    """Built once per relation and database: bylines and tags are read on every page."""
+    table, linked = table_of(model), table_of(link)
+    other = linked.c.author_id if link is ArticleAuthor else linked.c.tag_id
+    return (
+        sa.select(linked.c.article_id, *table.columns)
+        .join(table, table.c.id == other)
+        .where(one_of_parameter(dialect, linked.c.article_id, _ARTICLE_IDS))
+        .order_by(linked.c.article_id, *order)
+    )
 
 
 @dataclass(frozen=True)
