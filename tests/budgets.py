@@ -1,7 +1,8 @@
 """Hypothesis budgets and settings, in one place: ``HYPOTHESIS_PROFILE`` picks a profile.
 
 - ``ci`` (the default): the full budgets below, what CI and the README's test command run;
-- ``dev``: a quarter of each (at least 10), for a quick local run.
+- ``dev``: a quarter of each (at least 10), for a quick local run;
+- ``long``: five times each, to hunt for rare failures before they reach CI.
 
 Every property test takes ``@settings(max_examples=examples(NAME))`` and nothing else:
 deadline, database and health checks are the profile's. An example's cost differs a lot
@@ -20,7 +21,7 @@ FULL = {
     "visibility": 25,
     "visibility editors": 25,
 }
-SHARE = {"ci": 1.0, "dev": 0.25}
+SHARE = {"ci": 1.0, "dev": 0.25, "long": 5.0}
 
 settings.register_profile(
     "ci",
@@ -33,6 +34,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 settings.register_profile("dev", parent=settings.get_profile("ci"))
+settings.register_profile("long", parent=settings.get_profile("ci"))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
