@@ -189,19 +189,15 @@ async def articles_of_parents(
     ordering = ORDERINGS[order]
     window = check_page_args(page, ordering)
     lateral = dialect_of(session) == "postgresql"
-    ids = list(dict.fromkeys(parent_ids))
     if window.after is None and window.before is None:
         # A first (or last) page, the common case: one statement per shape, built once.
         shape = (window.limit, window.backwards, viewer.sees_unpublished, lateral)
         # The sparse/dense threshold is part of the statement (tests move it).
         query = _first_pages(link, columns, order, *shape, pagination.SPARSE_PARENT_ROWS)
-        rows = await read_rows(session, query, columns, {PARENT_IDS: ids, NOW.key: now})
     else:
-        stmt = _articles_of(link, columns, order, visible_to(viewer, now))
-        query = paginate_per_parent(
-            stmt, _entity(columns), _parent(link), ids, ordering, window, lateral=lateral
-        )
-        rows = await read_rows(session, query, columns)
+        query = _pages(link, columns, order, window, viewer.sees_unpublished, lateral)
+    params = {PARENT_IDS: list(dict.fromkeys(parent_ids)), NOW.key: now}
+    rows = await read_rows(session, query, columns, params)
     return pages_by_parent(rows, parent_ids, ordering, window, flat=columns is not None)
 
 
@@ -216,16 +212,27 @@ def _first_pages(
     lateral: bool,
     _sparse_parent_rows: int,
 ) -> Select[Any]:
-    """The statement of ``articles_of_parents`` for a page without cursors, taking the
-    parents' ids (``PARENT_IDS``) and the instant (``NOW``) as parameters. Building it
-    (the lateral pages' subqueries and their column collections) took about a tenth of
-    an authors overview's time, every request."""
-    stmt = _articles_of(link, columns, order, visible(sees_unpublished, NOW))
+    """``_pages`` for a page without cursors, kept: building it (the lateral pages'
+    subqueries and their column collections) took about a tenth of an authors overview's
+    time, every request."""
     window = Window(limit, backwards, None, None)
+    return _pages(link, columns, order, window, sees_unpublished, lateral)
+
+
+def _pages(
+    link: type[ArticleAuthor] | type[ArticleTag],
+    columns: frozenset[str] | None,
+    order: ArticleOrder,
+    window: Window,
+    sees_unpublished: bool,
+    lateral: bool,
+) -> Select[Any]:
+    """The statement of ``articles_of_parents``, taking the parents' ids (``PARENT_IDS``)
+    and the instant (``NOW``) as parameters."""
+    stmt = _articles_of(link, columns, order, visible(sees_unpublished, NOW))
+    entity = Article if columns is None else None
     ordering = ORDERINGS[order]
-    return paginate_per_parent(
-        stmt, _entity(columns), _parent(link), None, ordering, window, lateral=lateral
-    )
+    return paginate_per_parent(stmt, entity, _parent(link), ordering, window, lateral=lateral)
 
 
 def _articles_of(
@@ -245,10 +252,6 @@ def _parent(link: type[ArticleAuthor] | type[ArticleTag]) -> Any:
     return col(link.author_id) if link is ArticleAuthor else col(link.tag_id)  # type: ignore[union-attr]
 
 
-def _entity(columns: frozenset[str] | None) -> type[Article] | None:
-    return Article if columns is None else None
-
-
 async def count_articles_of_parents(
     session: AsyncSession,
     *,
@@ -258,7 +261,7 @@ async def count_articles_of_parents(
     parent_ids: Sequence[int],
 ) -> list[int]:
     """How many visible articles each author or tag has, in one grouped query."""
-    parent = col(link.author_id) if link is ArticleAuthor else col(link.tag_id)  # type: ignore[union-attr]
+    parent = _parent(link)
     stmt = (
         select(parent, sa.func.count())
         .join(Article, col(Article.id) == col(link.article_id))

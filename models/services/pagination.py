@@ -258,14 +258,13 @@ def make_page(rows: Sequence[T], ordering: Ordering, window: Window) -> Page[T]:
 
 
 PARENT_IDS = "vestnik_parent_ids"
-"""The parameter a per-parent page statement built without ids takes them by."""
+"""The parameter a per-parent page statement takes the parents' distinct ids by."""
 
 
 def paginate_per_parent(
     stmt: Select[Any],
     entity: Any,
     parent_column: Any,
-    parent_ids: Sequence[int] | None,
     ordering: Ordering,
     window: Window,
     *,
@@ -274,7 +273,7 @@ def paginate_per_parent(
     """One page per parent (e.g. each author's latest articles) in a single query.
 
     ``stmt`` selects ``entity`` (or, when ``entity`` is ``None``, plain columns) joined to
-    ``parent_column``, not yet limited to ``parent_ids``. Rows come out as
+    ``parent_column``, not yet limited to the parents. Rows come out as
     ``(entity, parent_id)``, or as the plain columns followed by ``parent_id``; grouped by
     parent and in page order within each.
 
@@ -283,19 +282,18 @@ def paginate_per_parent(
     Otherwise (SQLite has no ``LATERAL``) a window function numbers every row of every parent
     and keeps the first ``limit + 1`` of each: it reads and sorts them all.
 
-    ``parent_ids`` None: the statement takes them at execution, as the parameter
-    ``PARENT_IDS`` (distinct ids), so one statement can be built once and run again.
+    The parents' ids are the parameter ``PARENT_IDS`` (distinct ids, given at execution),
+    so one statement serves any parents and can be built once and run again.
     """
     if lateral:
-        return _lateral_pages(stmt, entity, parent_column, parent_ids, ordering, window)
+        return _lateral_pages(stmt, entity, parent_column, ordering, window)
     number = (
         sa.func.row_number()
         .over(partition_by=parent_column, order_by=order_clauses(ordering, window.backwards))
         .label("row_number")
     )
     inner = stmt.add_columns(parent_column.label("parent_id"), number)
-    ids = sa.bindparam(PARENT_IDS, expanding=True) if parent_ids is None else parent_ids
-    inner = inner.where(parent_column.in_(ids))
+    inner = inner.where(parent_column.in_(sa.bindparam(PARENT_IDS, expanding=True)))
     condition = keyset_condition(ordering, window)
     if condition is not None:
         inner = inner.where(condition)
@@ -315,7 +313,6 @@ def _lateral_pages(
     stmt: Select[Any],
     entity: Any,
     parent_column: Any,
-    parent_ids: Sequence[int] | None,
     ordering: Ordering,
     window: Window,
 ) -> Select[Any]:
@@ -333,11 +330,7 @@ def _lateral_pages(
     The ids go as one array parameter, so the statement is the same for any number of
     parents. Each parent once: a repeated id would repeat its page.
     """
-    ids = (
-        sa.bindparam(PARENT_IDS, type_=sa.ARRAY(sa.Integer))
-        if parent_ids is None
-        else sa.literal(list(dict.fromkeys(parent_ids)), sa.ARRAY(sa.Integer))
-    )
+    ids = sa.bindparam(PARENT_IDS, type_=sa.ARRAY(sa.Integer))
     parents = (
         sa.func.unnest(ids).table_valued(sa.column("id", sa.Integer)).render_derived(name="parent")
     )
